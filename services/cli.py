@@ -1,0 +1,157 @@
+"""The ``douane`` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from services.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="douane: a compliance-aware gateway for LLM traffic.", no_args_is_help=True)
+db_app = typer.Typer(help="The audit database.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+policy_app = typer.Typer(help="The Rego policy: test, check, evaluate.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(policy_app, name="policy")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"douane: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Start the gateway (run `douane db upgrade` first)."""
+    import uvicorn
+
+    from policy import PolicyError
+    from services.gateway.app import build_runtime, create_app
+    from services.routing.catalog import CatalogError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = _settings()
+    try:
+        runtime = build_runtime(settings)
+    except (CatalogError, PolicyError) as exc:
+        raise _fail(f"cannot start: {exc}") from None
+    typer.echo(
+        f"douane: policy {runtime.policy.name} {runtime.policy.revision}, "
+        f"{len(runtime.catalog.endpoints)} endpoints from {settings.endpoints_file}",
+        err=True,
+    )
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Create or migrate the schema (Alembic)."""
+    from services.db import make_engine
+    from services.migrate import upgrade
+
+    engine = make_engine(_settings().database_url)
+    upgrade(engine, revision)
+    engine.dispose()
+    typer.echo(f"database at revision {revision}")
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="the tenant the key acts for")],
+    role: Annotated[str, typer.Option(help="app, auditor, dpo or admin")],
+) -> None:
+    """Create an API key; the key is the last line of output and is shown only once."""
+    from services.db import make_engine, make_sessionmaker
+    from services.keys.models import Role
+    from services.keys.service import InvalidTenant, create_key
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise _fail(f"--role must be one of {', '.join(r.value for r in Role)}, not '{role}'") from None
+    engine = make_engine(_settings().database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            principal, key = create_key(session, tenant, role_value)
+            session.commit()
+    except InvalidTenant as exc:
+        raise _fail(f"--tenant: {exc}") from None
+    finally:
+        engine.dispose()
+    typer.echo(f"created key {principal.key_id} for tenant {principal.tenant} with role {principal.role.value}")
+    typer.echo(key)
+
+
+@policy_app.command("test")
+def policy_test(
+    run: Annotated[Optional[str], typer.Option("--run", help="only tests whose name contains this")] = None,
+    policy_dir: Annotated[Optional[Path], typer.Option(help="bundle directory (default: DOUANE_POLICY_DIR)")] = None,
+) -> None:
+    """Run every test_* rule of the policy's *_test.rego files."""
+    from policy import PolicyError, run_policy_tests
+
+    directory = policy_dir or _settings().policy_dir
+    try:
+        results = run_policy_tests(directory, run)
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+    if not results:
+        raise _fail("no tests found" + (f" matching '{run}'" if run else ""), code=1)
+    failed = 0
+    for result in results:
+        mark = "PASS" if result.passed else "FAIL"
+        line = f"{result.name}: {mark} ({result.duration_ms:.1f} ms)"
+        if result.error:
+            line += f"\n  {result.error}"
+        typer.echo(line)
+        failed += not result.passed
+    typer.echo("-" * 40)
+    typer.echo(f"PASS: {len(results) - failed}/{len(results)}" + (f"\nFAIL: {failed}/{len(results)}" if failed else ""))
+    if failed:
+        raise typer.Exit(1)
+
+
+@policy_app.command("eval")
+def policy_eval(
+    input_file: Annotated[Path, typer.Option("--input", help="a JSON file holding the policy input document")],
+    policy_dir: Annotated[Optional[Path], typer.Option(help="bundle directory (default: DOUANE_POLICY_DIR)")] = None,
+) -> None:
+    """Evaluate the policy on one input and print the decision."""
+    from policy import PolicyError, load_engine
+
+    settings = _settings()
+    try:
+        document = json.loads(input_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _fail(f"{input_file}: {exc}") from None
+    try:
+        engine = load_engine(settings.policy_engine, policy_dir or settings.policy_dir, settings.opa_url)
+        decision = engine.evaluate(document)
+    except PolicyError as exc:
+        raise _fail(str(exc), code=1) from None
+    json.dump(
+        {"policy": {"engine": engine.name, "revision": engine.revision}, "decision": decision.document},
+        sys.stdout,
+        indent=2,
+    )
+    typer.echo()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""API keys: who is calling (tenant) and what they may do (role)."""

@@ -1,0 +1,116 @@
+"""Making a routing decision: detect, build candidates, ask the policy, and
+write the decision row. Python executes what the policy decided and nothing
+else; when detection or the policy fails, the decision is an error row and
+no endpoint is eligible (fail closed)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session
+
+from policy import PolicyError
+from services.audit import repository as audit_repository
+from services.audit.models import DecisionRecord
+from services.gateway.errors import NotFound
+from services.gateway.runtime import Runtime
+from services.keys.service import Principal
+from services.pii import DetectionError
+from services.routing.candidates import build_candidates
+from services.routing.schemas import ChatCompletionRequest
+from services.routing.usage import estimate_usage
+
+log = logging.getLogger("douane.routing")
+
+AUTO_MODEL = "auto"
+
+
+class UnknownModel(NotFound):
+    """The requested model is neither ``auto`` nor a catalog id."""
+
+    type = "model_not_found"
+
+
+def policy_request(principal: Principal, request: ChatCompletionRequest) -> dict:
+    hints = request.routing
+    return {
+        "tenant": principal.tenant,
+        "key_id": principal.key_id,
+        "purpose": hints.purpose,
+        "residency": hints.residency,
+        "latency_budget_ms": hints.latency_budget_ms,
+        "risk_tolerance": hints.risk_tolerance,
+        "model": request.model,
+    }
+
+
+def decide(
+    runtime: Runtime, session: Session, principal: Principal, request: ChatCompletionRequest, api: str
+) -> DecisionRecord:
+    """Decide where ``request`` may go and add the decision row to ``session``
+    (flushed, not committed: the caller commits before forwarding)."""
+    if request.model != AUTO_MODEL and runtime.catalog.get(request.model) is None:
+        raise UnknownModel(
+            f"model '{request.model}' is not in the catalog; use 'auto' or one of the ids from GET /v1/models",
+            details={"model": request.model},
+        )
+    started = time.perf_counter()
+    engine = runtime.policy  # one engine for the whole decision, even if a reload swaps it meanwhile
+    usage = estimate_usage(request, runtime.settings.default_output_tokens)
+    record = DecisionRecord(
+        id=uuid.uuid4(),
+        created_at=datetime.now(timezone.utc),
+        tenant=principal.tenant,
+        key_id=principal.key_id,
+        api=api,
+        purpose=request.routing.purpose,
+        requested_model=request.model,
+        status="error",
+        allowed=False,
+        gdpr_categories=[],
+        entities={},
+        plan=[],
+        usage_estimate=usage.model_dump(),
+        policy_engine=engine.name,
+        policy_revision=engine.revision,
+    )
+    try:
+        findings = runtime.detector.detect(request.texts())
+    except DetectionError as exc:
+        log.error("decision %s: detection failed: %s", record.id, exc)
+        record.error = {"type": "detection_failed", "message": "personal-data detection failed; nothing was forwarded"}
+        return _finish(session, record, started)
+
+    record.entities = {name: finding.count for name, finding in sorted(findings.entities.items())}
+    policy_input = {
+        "request": policy_request(principal, request),
+        "findings": findings.to_policy_input(),
+        "candidates": build_candidates(runtime.catalog, usage),
+    }
+    record.policy_input = policy_input
+    try:
+        decision = engine.evaluate(policy_input)
+    except PolicyError as exc:
+        log.error("decision %s: policy evaluation failed: %s", record.id, exc)
+        record.error = {"type": "policy_failed", "message": f"the policy could not decide; nothing was forwarded: {exc}"}
+        return _finish(session, record, started)
+
+    costs = {c["id"]: c["estimated_cost_usd"] for c in policy_input["candidates"]}
+    record.policy_output = decision.document
+    record.sensitivity = decision.sensitivity
+    record.gdpr_categories = list(decision.gdpr_categories)
+    record.plan = list(decision.plan)
+    record.allowed = bool(decision.plan)
+    record.status = "routed" if decision.plan else "denied"
+    record.endpoint = decision.plan[0] if decision.plan else None
+    record.estimated_cost_usd = costs[decision.plan[0]] if decision.plan else None
+    return _finish(session, record, started)
+
+
+def _finish(session: Session, record: DecisionRecord, started: float) -> DecisionRecord:
+    record.decision_latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    audit_repository.add(session, record)
+    return record

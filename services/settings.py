@@ -1,0 +1,72 @@
+"""Process settings, read once from the environment (prefix ``DOUANE_``).
+
+A bad value stops start-up with a message naming the variable: a gateway that
+guesses at its own configuration is one that forwards data where nobody meant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain Postgres DSNs at psycopg 3, the only driver we install."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DOUANE_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/douane.db",
+        description="SQLAlchemy URL of the audit database; Postgres as postgresql+psycopg://…",
+    )
+    policy_engine: Literal["embedded", "opa"] = "embedded"
+    opa_url: str | None = None
+    policy_dir: Path = Path("policies")
+    endpoints_file: Path = Path("config/endpoints.yaml")
+    # Requests larger than this are refused with 413 before any parsing.
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    # Output tokens assumed for the cost estimate when the request sets no max_tokens.
+    default_output_tokens: int = Field(default=256, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        value = normalise_database_url(value.strip())
+        if not value.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _opa_needs_url(self) -> "Settings":
+        if self.policy_engine == "opa" and not self.opa_url:
+            raise ValueError("DOUANE_POLICY_ENGINE=opa needs DOUANE_OPA_URL")
+        return self
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        name = f"DOUANE_{field.upper()}" if err["loc"] else "settings"
+        lines.append(f"{name}: {err['msg']}")
+    return "invalid settings: " + "; ".join(lines)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
