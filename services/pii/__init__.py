@@ -1,0 +1,18 @@
+"""Personal-data detection: which kinds of personal data a request carries.
+
+Nothing is built at import time; the gateway calls `build_detector()` once at
+start-up and `Detector.detect()` per request.
+"""
+
+from services.pii.detector import DetectionConfig, Detector, build_detector
+from services.pii.errors import DetectionError
+from services.pii.findings import EntityFinding, Findings
+
+__all__ = [
+    "DetectionConfig",
+    "DetectionError",
+    "Detector",
+    "EntityFinding",
+    "Findings",
+    "build_detector",
+]
