@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install run test migrate bench clean
+
+$(BIN)/douane: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+## install: create .venv and install douane with its test tools
+install: $(BIN)/douane
+
+## run: migrate the default SQLite database, print development keys, serve on 127.0.0.1:8000
+run: install
+	$(BIN)/douane db upgrade
+	@echo "Development API keys for tenant 'dev' (shown once):"
+	@printf '  app key:     %s\n' "$$($(BIN)/douane keys create --tenant dev --role app | tail -n 1)"
+	@printf '  auditor key: %s\n' "$$($(BIN)/douane keys create --tenant dev --role auditor | tail -n 1)"
+	$(BIN)/douane serve --host 127.0.0.1 --port 8000
+
+## test: the whole suite (needs PostgreSQL on 127.0.0.1:5432, see README)
+test: install
+	$(BIN)/pytest
+
+## bench: decision-path figures (detection, policy, audit write, /v1/route)
+bench: install
+	$(BIN)/python bench/route_latency.py
+
+clean:
+	rm -rf $(VENV) var *.egg-info
