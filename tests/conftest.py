@@ -9,30 +9,21 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, make_url
 
 from policy import PolicyEngine, load_engine
 from services.db import make_engine, make_sessionmaker
-from services.gateway.app import build_runtime, create_app
-from services.gateway.runtime import Runtime
+from services.gateway.app import build_runtime
 from services.keys.models import Role
 from services.keys.service import create_key
 from services.migrate import upgrade
 from services.pii import Detector, build_detector
-from services.settings import Settings
+from tests.live import ROOT, LiveGateway, make_settings, serve_in_thread
 
-ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("DOUANE_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -66,47 +57,6 @@ def real_detector() -> Detector:
 @pytest.fixture(scope="session")
 def policy_engine() -> PolicyEngine:
     return load_engine("embedded", ROOT / "policies")
-
-
-def make_settings(database_url: str, **overrides) -> Settings:
-    return Settings(
-        database_url=database_url,
-        policy_dir=ROOT / "policies",
-        endpoints_file=ROOT / "config" / "endpoints.yaml",
-        **overrides,
-    )
-
-
-@dataclass
-class LiveGateway:
-    base_url: str
-    runtime: Runtime
-
-    def client(self, key: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
-
-
-def serve_in_thread(runtime: Runtime) -> tuple[LiveGateway, Callable[[], None]]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test gateway did not start")
-        time.sleep(0.02)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-        runtime.db_engine.dispose()
-
-    return LiveGateway(base_url=f"http://127.0.0.1:{port}", runtime=runtime), stop
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from policy import load_engine
 from services.db import make_engine
 from services.gateway.app import build_runtime
 from services.pii import DetectionError
-from tests.conftest import make_settings, serve_in_thread
+from tests.live import make_settings, serve_in_thread
 
 CLEAN = {"model": "auto", "messages": [{"role": "user", "content": "What is the capital of Portugal?"}]}
 
