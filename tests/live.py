@@ -39,7 +39,10 @@ class LiveGateway:
 
 
 def serve_in_thread(runtime: Runtime) -> tuple[LiveGateway, Callable[[], None]]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets
+    # only when the listening socket says TCP; with proto 0 every keep-alive
+    # response waits ~40 ms on Nagle and delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off"))
