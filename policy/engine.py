@@ -26,7 +26,9 @@ def load_engine(kind: str, policy_dir: Path, opa_url: str | None = None) -> Poli
 
         return EmbeddedEngine.from_dir(Path(policy_dir))
     if kind == "opa":
-        raise PolicyError(
-            "the OPA-server policy engine is not available in this build; use DOUANE_POLICY_ENGINE=embedded"
-        )
+        if not opa_url:
+            raise PolicyError("the OPA-server engine needs an OPA URL (DOUANE_OPA_URL)")
+        from policy.opa_server import OpaServerEngine
+
+        return OpaServerEngine(Path(policy_dir), opa_url)
     raise PolicyError(f"unknown policy engine {kind!r}; expected 'embedded' or 'opa'")

@@ -153,3 +153,23 @@ def test_health_and_readiness(gateway):
         ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == "ok"
+
+
+@pytest.mark.parametrize(
+    "prompt, entity",
+    [
+        ("Call me on +44 20 7946 0958 tomorrow", "PHONE_NUMBER"),
+        ("Write to jane.doe@example.org about the invoice", "EMAIL_ADDRESS"),
+        ("Pay it to IBAN DE89370400440532013000 please", "IBAN_CODE"),
+        ("Charge card 4111 1111 1111 1111", "CREDIT_CARD"),
+        ("Peter Müller wrote this complaint", "PERSON"),
+    ],
+)
+def test_a_single_identifier_makes_a_prompt_personal(gateway, make_key, prompt, entity):
+    """What the detector finds and what the policy's category map counts must
+    agree: one identifier alone keeps the prompt off non-EU endpoints."""
+    with gateway.client(make_key("app")) as client:
+        body = client.post("/v1/route", json=chat(prompt)).json()
+    assert entity in body["entities"]
+    assert body["sensitivity"] == "personal", body["entities"]
+    assert body["route"]["endpoint"] in EU_OR_SELF_HOSTED

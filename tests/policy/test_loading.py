@@ -78,9 +78,10 @@ def test_failing_rego_test_is_reported(policy_copy):
     assert result.name == "data.douane.fail_test.test_wrong" and not result.passed
 
 
-def test_opa_engine_is_not_in_this_build():
-    with pytest.raises(PolicyError, match="not available in this build"):
-        load_engine("opa", POLICY_DIR, opa_url="http://127.0.0.1:8181")
+@pytest.mark.parametrize("url", [None, "", "opa:8181", "ftp://opa:8181", "http://opa:8181/v1/data"])
+def test_opa_engine_needs_a_plain_http_url(url):
+    with pytest.raises(PolicyError, match="OPA"):
+        load_engine("opa", POLICY_DIR, opa_url=url)
 
 
 def test_unknown_engine_kind():
