@@ -219,3 +219,34 @@ def test_malformed_policy_output_fails_closed_and_is_recorded(
     status, allowed, endpoint, recorded = _error_row(database_url, error["details"]["decision_id"])
     assert (status, allowed, endpoint) == ("error", False, None)
     assert "exfiltration-endpoint" in recorded["message"]
+
+
+def test_unreachable_database_answers_503_and_forwards_nothing(real_detector, policy_engine):
+    # Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    runtime = build_runtime(
+        make_settings("postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=2"),
+        detector=real_detector,
+        policy=policy_engine,
+    )
+    live, stop = serve_in_thread(runtime)
+    try:
+        with live.client("dk_k_0123456789abcdef_" + "A" * 43) as client:
+            error = assert_error_shape(client.post("/v1/route", json=CLEAN), 503, "database_unavailable")
+            ready = client.get("/readyz")
+    finally:
+        stop()
+    assert "nothing was forwarded" in error["message"]
+    assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("unavailable")
+
+
+def test_openapi_document_lists_routes_errors_and_auth(gateway):
+    with gateway.client() as client:
+        spec = client.get("/openapi.json").json()
+    route = spec["paths"]["/v1/route"]["post"]
+    assert {"400", "401", "403", "404", "422", "503"} <= set(route["responses"])
+    assert route["responses"]["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+    assert route["security"] == [{"HTTPBearer": []}]
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert {"/v1/decisions", "/v1/decisions/{decision_id}", "/v1/endpoints", "/v1/models", "/healthz", "/readyz"} <= set(
+        spec["paths"]
+    )
