@@ -171,14 +171,19 @@ def _error_row(database_url: str, decision_id: str):
     return row
 
 
-def test_detection_failure_fails_closed_and_is_recorded(database_url, policy_engine, make_key):
-    runtime = build_runtime(make_settings(database_url), detector=BrokenDetector(), policy=policy_engine)
+def route_once(database_url: str, key: str, detector, policy):
+    """POST one clean request to a gateway built with these collaborators."""
+    runtime = build_runtime(make_settings(database_url), detector=detector, policy=policy)
     live, stop = serve_in_thread(runtime)
     try:
-        with live.client(make_key("app")) as client:
-            response = client.post("/v1/route", json=CLEAN)
+        with live.client(key) as client:
+            return client.post("/v1/route", json=CLEAN)
     finally:
         stop()
+
+
+def test_detection_failure_fails_closed_and_is_recorded(database_url, policy_engine, make_key):
+    response = route_once(database_url, make_key("app"), BrokenDetector(), policy_engine)
     error = assert_error_shape(response, 503, "service_unavailable")
     status, allowed, endpoint, recorded = _error_row(database_url, error["details"]["decision_id"])
     assert (status, allowed, endpoint) == ("error", False, None)
@@ -207,13 +212,7 @@ def test_malformed_policy_output_fails_closed_and_is_recorded(
     (tmp_path / "douane").mkdir()
     (tmp_path / "douane" / "decision.rego").write_text(MALFORMED_POLICY)
     policy = load_engine("embedded", tmp_path)
-    runtime = build_runtime(make_settings(database_url), detector=real_detector, policy=policy)
-    live, stop = serve_in_thread(runtime)
-    try:
-        with live.client(make_key("app")) as client:
-            response = client.post("/v1/route", json=CLEAN)
-    finally:
-        stop()
+    response = route_once(database_url, make_key("app"), real_detector, policy)
     error = assert_error_shape(response, 503, "service_unavailable")
     assert error["details"]["type"] == "policy_failed"
     status, allowed, endpoint, recorded = _error_row(database_url, error["details"]["decision_id"])

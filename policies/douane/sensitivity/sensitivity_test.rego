@@ -42,6 +42,17 @@ test_unmapped_entities_are_not_personal if {
 	sensitivity.level == "none" with input.findings as f
 }
 
+test_an_unclassified_entity_type_counts_as_personal if {
+	f := {"entities": {"DE_TAX_ID": {"count": 1, "max_score": 0.9}}}
+	sensitivity.level == "personal" with input.findings as f
+	sensitivity.categories == {"personal"} with input.findings as f
+}
+
+test_an_unclassified_entity_type_below_threshold_is_ignored if {
+	f := {"entities": {"DE_TAX_ID": {"count": 1, "max_score": 0.2}}}
+	sensitivity.level == "none" with input.findings as f
+}
+
 test_every_mapped_entity_has_a_category if {
 	every name, rule in data.reference.gdpr.entity_categories {
 		is_string(rule.category)
