@@ -5,30 +5,37 @@ package douane.sensitivity
 
 import rego.v1
 
-gdpr := data.reference.gdpr
+entity_map := data.reference.gdpr.entity_categories
 
-not_personal_alone := {name | some name in gdpr.not_personal_alone}
+not_personal_alone := {name | some name in data.reference.gdpr.not_personal_alone}
 
-# How an entity type is classified: its own entry, or - for a type nobody has
-# classified yet, e.g. from a newly added recognizer - the unknown-entity rule,
-# so new detections make a prompt personal until the DPO decides otherwise.
-rule_for(name) := gdpr.entity_categories[name]
-
-rule_for(name) := gdpr.unknown_entity if {
-	not gdpr.entity_categories[name]
-	not name in not_personal_alone
-}
+unknown := data.reference.gdpr.unknown_entity
 
 # An entity type counts only when the detector saw it at least once with a
-# score at or above its threshold; weaker hits are detector noise.
+# score at or above the map's threshold; weaker hits are detector noise.
 counted_entities contains name if {
 	some name, finding in input.findings.entities
 	finding.count > 0
-	finding.max_score >= rule_for(name).min_score
+	finding.max_score >= entity_map[name].min_score
 }
 
-categories contains rule_for(name).category if {
+# A type nobody has classified yet (e.g. from a newly added recognizer)
+# counts as unknown_entity says, so new detections are never ignored by default.
+counted_entities contains name if {
+	some name, finding in input.findings.entities
+	finding.count > 0
+	not entity_map[name]
+	not name in not_personal_alone
+	finding.max_score >= unknown.min_score
+}
+
+categories contains entity_map[name].category if {
 	some name in counted_entities
+}
+
+categories contains unknown.category if {
+	some name in counted_entities
+	not entity_map[name]
 }
 
 special_categories contains category if {
