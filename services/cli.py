@@ -46,6 +46,8 @@ def serve(
     from services.routing.catalog import CatalogError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Presidio logs every recognizer it loads or skips; only its errors matter to an operator.
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
     settings = _settings()
     try:
         runtime = build_runtime(settings)
