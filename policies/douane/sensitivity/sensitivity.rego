@@ -38,9 +38,16 @@ categories contains unknown.category if {
 	not entity_map[name]
 }
 
+# Art. 9 special categories, and Art. 10 criminal data, which the DPO lists
+# as restricted: both are handled with the strictest rules.
 special_categories contains category if {
 	some category in categories
 	startswith(category, "special:")
+}
+
+special_categories contains category if {
+	some category in categories
+	category in data.reference.gdpr.restricted_categories
 }
 
 # Written as three exclusive rules instead of an else-chain: every rule body

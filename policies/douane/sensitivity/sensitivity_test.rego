@@ -42,6 +42,17 @@ test_unmapped_entities_are_not_personal if {
 	sensitivity.level == "none" with input.findings as f
 }
 
+test_criminal_data_is_treated_as_special if {
+	f := {"entities": {"CRIMINAL_TERM": {"count": 1, "max_score": 0.85}}}
+	sensitivity.level == "special" with input.findings as f
+	sensitivity.categories == {"criminal"} with input.findings as f
+}
+
+test_a_special_term_without_a_person_does_not_count if {
+	f := {"entities": {"RELIGIOUS_BELIEF_TERM": {"count": 1, "max_score": 0.4}}}
+	sensitivity.level == "none" with input.findings as f
+}
+
 test_an_unclassified_entity_type_counts_as_personal if {
 	f := {"entities": {"DE_TAX_ID": {"count": 1, "max_score": 0.9}}}
 	sensitivity.level == "personal" with input.findings as f
