@@ -1,12 +1,11 @@
-"""Recognizers douane adds to, or swaps into, Presidio's defaults."""
+"""Offline domain validation for e-mail addresses, and the Presidio e-mail
+recognizer that uses it (for running Presidio side by side in the eval)."""
 
 from __future__ import annotations
 
 import tldextract
-from presidio_analyzer import PatternRecognizer
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
-from services.pii.lexicon import Lexicon
 
 
 def offline_domain_extractor() -> tldextract.TLDExtract:
@@ -34,22 +33,3 @@ class OfflineEmailRecognizer(EmailRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool:
         return self._extractor(pattern_text).fqdn != ""
-
-
-def lexicon_recognizers(lexicon: Lexicon) -> list[PatternRecognizer]:
-    """One Presidio deny-list recognizer per language of the lexicon.
-
-    Presidio builds a case-insensitive regex bounded by non-word characters,
-    i.e. whole-word matching. Longest terms go first so that "type 2 diabetes"
-    is matched as one finding rather than as "diabetes" inside it.
-    """
-    return [
-        PatternRecognizer(
-            supported_entity=lexicon.entity,
-            name=f"LexiconRecognizer[{lexicon.name}]",
-            supported_language=language,
-            deny_list=sorted(terms, key=len, reverse=True),
-            deny_list_score=lexicon.score,
-        )
-        for language, terms in lexicon.terms.items()
-    ]

