@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test migrate bench clean
+.PHONY: install run test bench eval clean
 
 $(BIN)/douane: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,14 @@ run: install
 test: install
 	$(BIN)/pytest
 
-## bench: decision-path figures (detection, policy, audit write, /v1/route)
+## bench: decision-path figures, and detection against Presidio's default engine
 bench: install
 	$(BIN)/python bench/route_latency.py
+	$(BIN)/python bench/pii_detection.py
+
+## eval: detection quality on the labelled set in eval/pii (exits non-zero below target)
+eval: install
+	$(BIN)/python eval/pii_report.py
 
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -92,17 +92,20 @@ def _string_list(value: Any, field: str) -> list[str]:
 
 def _check_sensitivity_matches(sensitivity: str, categories: list[str]) -> None:
     # The gateway logs both fields; if they disagree, one of them is wrong and
-    # we cannot tell which, so the decision is not trusted.
-    if any(c.startswith("special:") for c in categories):
-        expected = "special"
-    elif categories:
-        expected = "personal"
-    else:
-        expected = "none"
-    if sensitivity != expected:
-        raise PolicyOutputError(
-            f"sensitivity {sensitivity!r} does not match gdpr_categories {categories} (expected {expected!r})"
-        )
+    # we cannot tell which, so the decision is not trusted. Which further
+    # categories count as special (Art. 10 "criminal", say) is the DPO's data,
+    # so only what the names themselves say is checked here.
+    problem = None
+    if not categories and sensitivity != "none":
+        problem = "no category but sensitivity is not 'none'"
+    elif categories and sensitivity == "none":
+        problem = "categories found but sensitivity is 'none'"
+    elif any(c.startswith("special:") for c in categories) and sensitivity != "special":
+        problem = "a special: category but sensitivity is not 'special'"
+    elif sensitivity == "special" and set(categories) <= {"personal"}:
+        problem = "sensitivity 'special' with no category beyond 'personal'"
+    if problem:
+        raise PolicyOutputError(f"sensitivity {sensitivity!r} does not match gdpr_categories {categories}: {problem}")
 
 
 def _denied(value: Any, offered: set[str]) -> dict[str, list[str]]:

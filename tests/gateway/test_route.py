@@ -173,3 +173,21 @@ def test_a_single_identifier_makes_a_prompt_personal(gateway, make_key, prompt, 
     assert entity in body["entities"]
     assert body["sensitivity"] == "personal", body["entities"]
     assert body["route"]["endpoint"] in EU_OR_SELF_HOSTED
+
+
+@pytest.mark.parametrize(
+    "prompt, category",
+    [
+        ("My colleague Peter Müller has a criminal record for fraud", "criminal"),
+        ("Frau Schmidt ist Mitglied der Gewerkschaft", "special:trade_union"),
+        ("Mon collègue Jean Dupont est en chimiothérapie", "special:health"),
+        ("La signora Bianchi è una musulmana praticante", "special:religious_beliefs"),
+    ],
+)
+def test_special_and_criminal_data_in_any_language_stays_in_the_eu(gateway, make_key, prompt, category):
+    with gateway.client(make_key("app")) as client:
+        response = client.post("/v1/route", json=chat(prompt))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["sensitivity"] == "special" and category in body["gdpr_categories"], body["entities"]
+    assert body["route"]["endpoint"] in EU_OR_SELF_HOSTED

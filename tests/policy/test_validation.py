@@ -30,6 +30,13 @@ def with_(**changes):
     return doc
 
 
+@pytest.mark.parametrize("categories", [["criminal"], ["criminal", "personal"], ["special:health"]])
+def test_special_sensitivity_may_rest_on_any_restricted_category(categories):
+    # Art. 10 criminal data is "special" by the DPO's data, not by its name.
+    decision = validate_decision(with_(sensitivity="special", gdpr_categories=categories), INPUT)
+    assert decision.sensitivity == "special"
+
+
 def test_good_document_passes():
     decision = validate_decision(copy.deepcopy(GOOD), INPUT)
     assert decision.plan == ["a", "b"] and decision.denied["c"]
@@ -43,6 +50,8 @@ BAD = [
     ("categories not strings", with_(gdpr_categories=[1]), "gdpr_categories must be an array of strings"),
     ("sensitivity contradicts categories", with_(sensitivity="none"), "does not match"),
     ("special without special category", with_(sensitivity="special"), "does not match"),
+    ("special: category but personal", with_(gdpr_categories=["personal", "special:health"]), "does not match"),
+    ("categories but none", with_(sensitivity="none", gdpr_categories=["criminal"]), "does not match"),
     ("plan not a list", with_(plan="a"), "plan must be an array"),
     ("duplicate in plan", with_(plan=["a", "a", "b"]), "more than once"),
     ("plan names stranger", with_(plan=["a", "b", "zzz"]), "not candidates: zzz"),

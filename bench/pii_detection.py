@@ -1,0 +1,167 @@
+"""Detection latency: douane's build_detector() next to Presidio's default
+AnalyzerEngine (configured as in eval/baselines.py), same texts, same run.
+
+Prints figures, asserts nothing:
+- one text of about 200 B, 2 KB and 32 KB (UTF-8): p50 / p99 per system;
+- a 20-turn conversation where, as in the gateway, the detector receives the
+  whole history every turn (texts = all messages so far): the cost of turns
+  10 and 20 against the cost of their new message alone, and the cost of the
+  whole conversation.
+
+douane's detector keeps an HMAC-keyed cache of the messages it has scanned,
+so every timed text is made unique (see fresh()); the conversation is timed
+cold (nothing seen before) and warm (earlier turns detected first, as in the
+gateway). Presidio has no cache: its cold and warm figures are the same.
+
+Run: `.venv/bin/python bench/pii_detection.py` (no database, no network).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _p in (str(ROOT), str(ROOT / "eval")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from baselines import build_presidio_analyzer, no_network, presidio_entities  # noqa: E402
+
+from services.pii import build_detector  # noqa: E402
+
+# Work-like prose with a few identifiers, repeated to size.
+PARAGRAPH = (
+    "Hi team, please summarise the ticket below and draft a reply. Customer Jane Whitfield "
+    "(jane.whitfield@northwind.example) wrote on 3 March that order 88-1234 arrived damaged; "
+    "she asks for a refund to DE89 3704 0044 0532 0130 00 and can be reached on +44 20 7946 0958. "
+    "Our health check was green all day, so the failure was in the carrier's API, which timed out "
+    "after 30 seconds. Keep the tone friendly, avoid jargon, and mention the SLA of two business days. "
+)
+USER_TURN = (
+    "Turn {n}: thanks. Now rewrite the part about the refund for customer {name}, who called again "
+    "from +49 151 2345678{d} and says the parcel for order 88-12{n:02d} is still missing. Keep it short "
+    "and check the tone against our style guide; the previous draft was too formal for a retail customer."
+)
+ASSISTANT_TURN = (
+    "Here is a shorter version. Dear {name}, we are sorry that your parcel has not arrived yet. We have "
+    "opened a claim with the carrier and will refund the amount within two business days if it is not "
+    "found. You do not need to do anything else; we will write to you as soon as we hear back from them."
+)
+NAMES = ["Peter Müller", "Anna Kowalska", "Luca Bianchi", "Sofie Jansen", "Claire Martin"]
+
+
+def text_of(size: int) -> str:
+    text = (PARAGRAPH * (size // len(PARAGRAPH) + 1)).encode()[:size].decode(errors="ignore")
+    return text[: text.rfind(" ")] if " " in text else text
+
+
+_counter = itertools.count()
+
+
+def fresh(text: str) -> str:
+    """The text with a unique ticket reference in front: douane's detector
+    remembers messages it has seen (HMAC-keyed cache), so a timing loop over
+    the same text would measure cache hits, not detection."""
+    return f"Ref T{next(_counter):07d}. {text}"
+
+
+def conversation(turns: int = 20) -> list[list[str]]:
+    """histories[k-1] = the texts the detector receives at user turn k; every
+    call builds a conversation no detector has seen yet."""
+    messages: list[str] = []
+    histories = []
+    for n in range(1, turns + 1):
+        name = NAMES[n % len(NAMES)]
+        messages.append(fresh(USER_TURN.format(n=n, name=name, d=n % 10)))
+        histories.append(list(messages))
+        messages.append(fresh(ASSISTANT_TURN.format(name=name)))
+    return histories
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def timed(fn: Callable[[], object], n: int, warmup: int = 3, setup: Callable[[], object] | None = None) -> list[float]:
+    """Wall time of fn() in ms; setup(), if given, runs untimed before each call
+    and its result is passed to fn."""
+    out = []
+    for i in range(warmup + n):
+        arg = setup() if setup else None
+        start = time.perf_counter()
+        fn(arg) if setup else fn()  # type: ignore[call-arg]
+        if i >= warmup:
+            out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def row(label: str, samples: dict[str, list[float]]) -> None:
+    d, p = samples["douane"], samples["presidio"]
+    d50, p50 = statistics.median(d), statistics.median(p)
+    print(
+        f"{label:<38} n={len(d):>3}  douane p50 {d50:8.2f} p99 {pct(d, 99):8.2f}   "
+        f"presidio p50 {p50:8.2f} p99 {pct(p, 99):8.2f}   douane/presidio p50 {d50 / p50:5.2f}x"
+    )
+
+
+def main() -> None:
+    with no_network() as attempts:
+        started = time.perf_counter()
+        detector = build_detector()
+        built_douane = time.perf_counter() - started
+        started = time.perf_counter()
+        analyzer = build_presidio_analyzer()
+        built_presidio = time.perf_counter() - started
+        systems: dict[str, Callable[[list[str]], object]] = {
+            "douane": detector.detect,
+            "presidio": lambda texts: presidio_entities(analyzer, texts),
+        }
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; times in ms")
+        print(f"build: douane {built_douane:.2f} s, presidio {built_presidio:.2f} s")
+        print()
+
+        for size, n in ((200, 200), (2_000, 100), (32_000, 20)):
+            text = text_of(size)
+            samples = {name: timed(lambda f=f: f([fresh(text)]), n) for name, f in systems.items()}
+            row(f"one new text, {len(text.encode())} B", samples)
+            hit = timed(lambda: detector.detect([text]), n)
+            print(f"{'':<38}        douane, the same text again (cache hit): p50 {statistics.median(hit):.3f} ms")
+        print()
+
+        print("20-turn conversation: the detector gets the whole history each turn")
+        print("  warm = turns 1..k-1 were detected first, as the gateway would have; cold = nothing seen before")
+        for turn in (10, 20):
+            def warmed(turn: int = turn) -> list[str]:
+                histories = conversation(20)
+                for earlier in histories[: turn - 1]:
+                    detector.detect(earlier)
+                return histories[turn - 1]
+
+            size = sum(len(t.encode()) for t in conversation(20)[turn - 1])
+            new_alone = {name: timed(lambda f=f: f([fresh(USER_TURN.format(n=turn, name="Anna Kowalska", d=1))]), 30)
+                         for name, f in systems.items()}
+            cold = {name: timed(lambda h, f=f: f(h), 10, warmup=1, setup=lambda: conversation(20)[turn - 1])
+                    for name, f in systems.items()}
+            warm = {"douane": timed(lambda h: detector.detect(h), 10, warmup=1, setup=warmed), "presidio": cold["presidio"]}
+            row(f"turn {turn}: new message alone", new_alone)
+            row(f"turn {turn}: history cold, {2 * turn - 1} msgs {size} B", cold)
+            row(f"turn {turn}: history warm (douane cache)", warm)
+            for name, whole in (("douane", warm["douane"]), ("presidio", cold["presidio"])):
+                ratio = statistics.median(whole) / statistics.median(new_alone[name])
+                print(f"{'':<38}        {name}: turn {turn} costs {ratio:5.1f}x its new message alone")
+        totals = {name: timed(lambda hs, f=f: [f(h) for h in hs], 3, warmup=1, setup=lambda: conversation(20))
+                  for name, f in systems.items()}
+        row("whole conversation (20 detect calls)", totals)
+    if attempts:
+        print(f"WARNING: {len(attempts)} network connection attempts were blocked")
+
+
+if __name__ == "__main__":
+    main()
