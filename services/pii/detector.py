@@ -37,14 +37,21 @@ class DetectionConfig:
     min_score: float
     cache_entries: int
     max_message_chars: int
+    special_terms: frozenset[str] = frozenset()
+    identified_term_score: float = 0.0
+    identified_from: float = 1.0
 
     @classmethod
     def load(cls, path: Path = DEFAULT_CONFIG_PATH) -> DetectionConfig:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        identified = document.get("special_terms_in_identified_messages") or {}
         return cls(
             min_score=float(document["min_score"]),
             cache_entries=int(document["cache_entries"]),
             max_message_chars=int(document["max_message_chars"]),
+            special_terms=frozenset(identified.get("terms", [])),
+            identified_term_score=float(identified.get("score", 0.0)),
+            identified_from=float(identified.get("identified_from", 1.0)),
         )
 
 
@@ -103,11 +110,25 @@ class Detector:
         ranked: list[tuple[int, Hit]] = []
         for rank, scanner in enumerate(reversed(self._scanners)):
             ranked.extend((rank, hit) for hit in scanner.scan(normalised, language))
-        kept = drop_contained(ranked)
+        kept = self._raise_terms_about_identified_people(drop_contained(ranked))
         return MessageFindings(
             language=language,
             detections=tuple((h.entity, h.score) for h in kept if h.score >= self._config.min_score),
         )
+
+    def _raise_terms_about_identified_people(self, hits: list[Hit]) -> list[Hit]:
+        config = self._config
+        identified = any(
+            h.entity not in config.special_terms and h.score >= config.identified_from for h in hits
+        )
+        if not identified:
+            return hits
+        return [
+            Hit(h.entity, h.start, h.end, max(h.score, config.identified_term_score))
+            if h.entity in config.special_terms
+            else h
+            for h in hits
+        ]
 
     @property
     def cache(self) -> MessageCache[MessageFindings]:
