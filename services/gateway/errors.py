@@ -4,6 +4,7 @@ error in one shape: ``{"error": {"type", "message", "details"}}``."""
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -128,5 +129,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error: %s", type(exc).__name__)
+        # Where, not what: an exception's message may quote the request body.
+        where = " <- ".join(f"{f.name}:{f.lineno}" for f in reversed(traceback.extract_tb(exc.__traceback__)[-5:]))
+        log.error("unhandled error %s at %s", type(exc).__name__, where)
         return JSONResponse(error_payload("internal_error", "internal error; nothing was forwarded"), status_code=500)

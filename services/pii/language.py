@@ -60,8 +60,9 @@ class LanguageIdentifier:
     def identify(self, text: str) -> str:
         try:
             return self._identify(text)
-        except Exception:  # noqa: BLE001 - "und" is the safe answer: scan with everything
-            logger.exception("language identification failed; answering 'und'")
+        except Exception as exc:  # noqa: BLE001 - "und" is the safe answer: scan with everything
+            # Type only: the exception's message could quote the text.
+            logger.error("language identification failed (%s); answering 'und'", type(exc).__name__)
             return UNDETERMINED
 
     def _identify(self, text: str) -> str:

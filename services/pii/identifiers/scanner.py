@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +35,6 @@ _WINDOW_REACH = 40
 _WINDOW_EDGE = 64
 _DIGIT_RUN = re.compile(r"[0-9]+")
 _WHITESPACE = re.compile(r"\s")
-# Validation results are remembered (texts repeat: system prompts, history).
-_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,6 @@ class IdentifierScanner:
     def __init__(self, groups: Sequence[_PatternGroup], context_window: int):
         self._groups = tuple(groups)
         self._window = context_window
-        self._verdicts: OrderedDict[tuple[int, str, str], bool] = OrderedDict()
 
     @classmethod
     def load(cls, path: Path = DEFAULT_RULES_PATH) -> IdentifierScanner:
@@ -140,21 +136,16 @@ class IdentifierScanner:
         return None
 
     def _is_valid(self, rule: Rule, candidate: str, language: str) -> bool:
-        key = (id(rule), candidate, language)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            try:
-                verdict = bool(rule.validator(candidate, language))
-            except Exception:  # noqa: BLE001
-                # A library raising on a candidate it cannot read means "not a
-                # valid identifier of this kind"; one odd string must not fail
-                # the request.
-                logger.warning("validator for %s raised on a candidate", rule.entity, exc_info=True)
-                verdict = False
-            self._verdicts[key] = verdict
-            if len(self._verdicts) > _CACHE_SIZE:
-                self._verdicts.popitem(last=False)
-        return verdict
+        # No cache of verdicts here: it would keep identifier values in memory,
+        # and the detector already remembers whole messages by HMAC.
+        try:
+            return bool(rule.validator(candidate, language))
+        except Exception as exc:  # noqa: BLE001
+            # A library raising on a candidate it cannot read means "not a
+            # valid identifier of this kind"; one odd string must not fail the
+            # request. Only the type is logged: the message may quote the value.
+            logger.warning("validator for %s raised %s on a candidate", rule.entity, type(exc).__name__)
+            return False
 
     def _has_context(self, rule: Rule, text: str, start: int, end: int) -> bool:
         assert rule.context is not None
