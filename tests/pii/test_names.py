@@ -174,7 +174,9 @@ def test_person_table(scanner: NameScanner, text: str, language: str, expected: 
         ("Please email my colleague Anna.", "nl", [("Anna", 0.4)]),
         ("Mijn collega Anna is ziek.", "nl", [("Anna", 0.7)]),
         ("dhr. van den Berg belde", "nl", [("van den Berg", 0.85)]),
-        ("Ludwig van Beethoven", "und", [("Ludwig van Beethoven", 0.85)]),
+        ("Ludwig van Houten", "und", [("Ludwig van Houten", 0.85)]),
+        # A public figure is not a private person (data/public_figures.yaml).
+        ("Ludwig van Beethoven", "und", []),
         ("Anna hat Fieber.", "de", [("Anna", 0.4)]),
         ("Mark the date.", "en", []),
     ],
@@ -255,3 +257,52 @@ def test_nothing_loaded_at_import() -> None:
     import services.pii.names.scanner as scanner_module
 
     assert not any(isinstance(v, NameScanner) for v in vars(scanner_module).values())
+
+
+# Public and historical figures, and places named after people, are not a
+# private person (team rule, eval/pii/README.md; data/public_figures.yaml).
+PUBLIC_FIGURES = [
+    ("Who was Charles de Gaulle and why did he leave NATO?", "en"),
+    ('What did Angela Merkel mean by "Wir schaffen das"?', "en"),
+    ("What did Merkel say about the refugees in 2015?", "en"),
+    ("Summarise Angela Merkel's speech of 2015.", "en"),
+    ("Wer war Konrad Adenauer und welche Rolle spielte er?", "de"),
+    ("Was sagte Olaf Scholz in seiner Zeitenwende-Rede?", "de"),
+    ("Qui était Charles de Gaulle et quel rôle a-t-il joué en juin 1940 ?", "fr"),
+    ("Que pensait Victor Hugo de la peine de mort ?", "fr"),
+    ("Chi era Giuseppe Garibaldi e cosa fu la spedizione dei Mille?", "it"),
+    ("Una visita guidata della chiesa di Santa Maria Novella a Firenze.", "it"),
+    ("¿Quién fue Francisco Franco y cómo terminó su régimen?", "es"),
+    ("¿Qué papel tuvo Miguel de Cervantes en la batalla de Lepanto?", "es"),
+    ("Wie was Willem van Oranje?", "nl"),
+    ("Kim był Józef Piłsudski i jaką rolę odegrał w 1920 roku?", "pl"),
+    ("Opowiedz o roli Józefa Piłsudskiego w 1920 roku.", "pl"),
+    ("Meet me at the corner of rue Victor Hugo.", "fr"),
+    ("Why does this card number fail the Luhn check?", "en"),
+    ("Wer war konrad  ADENAUER?", "und"),
+]
+
+PRIVATE_NAMESAKES = [
+    ("Please email my colleague Peter Merkel about the invoice.", "en", "Peter Merkel"),
+    ("Mein Kollege Thomas Merkel ist krank.", "de", "Thomas Merkel"),
+    ("Frau Merkel hat Diabetes.", "de", "Merkel"),
+    ("My colleague Merkel is on sick leave.", "en", "Merkel"),
+    ("Controlla il codice del nostro cliente Giuseppe Verdi (omonimo del compositore).", "it",
+     "Giuseppe Verdi"),
+    ("Pan Józef Piłsudski jest chory.", "pl", "Józef Piłsudski"),
+    ("Meet at rue Victor Hugo with Jean Dupont", "fr", "Jean Dupont"),
+    ("Anna Garibaldi ha firmato il contratto.", "it", "Anna Garibaldi"),
+    ("Der Termin mit Sabine Adenauer wurde verschoben.", "de", "Sabine Adenauer"),
+]
+
+
+@pytest.mark.parametrize(("text", "language"), PUBLIC_FIGURES)
+def test_public_figures_are_not_persons(scanner: NameScanner, text: str, language: str) -> None:
+    hits = scanner.scan(text, language)
+    assert not hits, [text[h.start : h.end] for h in hits]
+
+
+@pytest.mark.parametrize(("text", "language", "name"), PRIVATE_NAMESAKES)
+def test_private_namesakes_are_persons(scanner: NameScanner, text: str, language: str, name: str) -> None:
+    hits = scanner.scan(text, language)
+    assert any(name in text[h.start : h.end] for h in hits), [text[h.start : h.end] for h in hits]

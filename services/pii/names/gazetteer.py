@@ -86,6 +86,9 @@ class Gazetteer:
     def non_names(self, language: str) -> frozenset[str]:
         return self._rules[language].non_names
 
+    def honorifics(self, language: str) -> frozenset[tuple[str, ...]]:
+        return self._rules[language].honorifics
+
     def is_first_name(self, word: str, language: str) -> bool:
         if not _is_name_word(word):
             return False

@@ -20,6 +20,7 @@ from services.pii.errors import DetectionError
 from services.pii.hits import Hit
 from services.pii.names import ner
 from services.pii.names.gazetteer import Gazetteer, LanguageRules, Scores
+from services.pii.names.public_figures import PublicFigures, title_words
 
 LANGUAGES = ("en", "de", "fr", "it", "es", "nl", "pl")
 UNDETERMINED = "und"
@@ -36,8 +37,13 @@ class NameScanner:
         ner_score: float,
         max_ner_chars: int,
         max_segment_chars: int,
+        public_figures: PublicFigures | None = None,
     ) -> None:
         self._gazetteer = gazetteer
+        self._public = public_figures
+        self._titles = {
+            lang: title_words(gazetteer.honorifics(lang)) for lang in gazetteer.languages
+        }
         self._models = dict(models)
         self._ner_score = ner_score
         self._max_ner_chars = max_ner_chars
@@ -49,6 +55,7 @@ class NameScanner:
         base = data_dir or Path(str(resources.files("services.pii.names") / "data"))
         config = _read_yaml(base / "names.yaml")
         first_names = _read_yaml(base / "first_names.yaml")
+        public = _read_yaml(base / "public_figures.yaml")
         try:
             gazetteer = _build_gazetteer(config, first_names)
             models = (
@@ -66,6 +73,7 @@ class NameScanner:
                 ner_score=float(scores["ner"]),
                 max_ner_chars=int(config["max_ner_chars"]),
                 max_segment_chars=int(config["max_segment_chars"]),
+                public_figures=PublicFigures.from_config(public),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DetectionError(f"name data in {base} is malformed: {exc!r}") from exc
@@ -82,7 +90,12 @@ class NameScanner:
         model = self._models.get(language)
         if model is not None:
             hits.extend(self._ner_hits(model, text, language))
-        return _merge(hits)
+        hits = _merge(hits)
+        if self._public is not None:
+            # Public and historical figures, and places named after people, are
+            # not a private person (data/public_figures.yaml says exactly when).
+            hits = self._public.filter(text, hits, self._titles[language], language)
+        return hits
 
     def _ner_hits(self, model: ner.NerModel, text: str, language: str) -> list[Hit]:
         non_names = self._gazetteer.non_names(language)
