@@ -109,6 +109,56 @@ POSITIVES = [
     ("pl", "Mój brat jest gejem.", "SEXUAL_ORIENTATION_TERM"),
     ("pl", "Kandydat był karany.", "CRIMINAL_TERM"),
     ("pl", "karany", "CRIMINAL_TERM"),
+    # Added vocabulary: conditions and treatments, hospital/refusal predicates, birth cues
+    ("en", "Mr Patel, born 1950, is recovering from heart failure.", "HEALTH_TERM"),
+    ("en", "The patient refuses a blood transfusion.", "HEALTH_TERM"),
+    ("de", "Frau Weber hat einen Bandscheibenvorfall.", "HEALTH_TERM"),
+    ("de", "Die Mitarbeiterin ist seit Montag arbeitsunfähig.", "HEALTH_TERM"),
+    ("fr", "M. Martin, né en 1948, hospitalisé pour pneumonie.", "HEALTH_TERM"),
+    ("it", "La signora è stata ricoverata per scompenso cardiaco.", "HEALTH_TERM"),
+    ("es", "Mi padre, ingresado por insuficiencia cardíaca, está estable.", "HEALTH_TERM"),
+    ("es", "Ella sigue un tratamiento hormonal.", "HEALTH_TERM"),
+    ("nl", "Mevrouw Jansen weigert een bloedtransfusie.", "HEALTH_TERM"),
+    ("pl", "Pan Kowalski wraca do pracy po zawale.", "HEALTH_TERM"),
+    ("pl", "Pacjentka ma zapalenie płuc.", "HEALTH_TERM"),
+    # Added: ethnic-origin expressions
+    ("de", "Er wurde wegen seiner marokkanischen Herkunft abgelehnt.", "ETHNIC_ORIGIN_TERM"),
+    ("fr", "Elle évoque ses origines africaines.", "ETHNIC_ORIGIN_TERM"),
+    ("it", "Lui ha origini nordafricane.", "ETHNIC_ORIGIN_TERM"),
+    ("nl", "Hij wordt gepest om zijn Turkse afkomst.", "ETHNIC_ORIGIN_TERM"),
+    # Added: party membership and voting
+    ("en", "My neighbour is a member of the Green Party.", "POLITICAL_OPINION_TERM"),
+    ("de", "Mein Kollege ist SPD-Mitglied.", "POLITICAL_OPINION_TERM"),
+    ("fr", "Elle est militante de La France insoumise.", "POLITICAL_OPINION_TERM"),
+    ("it", "Lei è iscritta al PD.", "POLITICAL_OPINION_TERM"),
+    ("es", "Mi jefa es afiliada del PSOE.", "POLITICAL_OPINION_TERM"),
+    ("nl", "Mijn vader is lid van GroenLinks.", "POLITICAL_OPINION_TERM"),
+    ("pl", "Ona jest członkinią Konfederacji.", "POLITICAL_OPINION_TERM"),
+    ("pl", "On jest członek PiS.", "POLITICAL_OPINION_TERM"),
+    # Added: unions by name and union roles
+    ("en", "My colleague is a Unison member.", "TRADE_UNION_TERM"),
+    ("de", "Herr Berger (ver.di-Mitglied) kommt zurück.", "TRADE_UNION_TERM"),
+    ("fr", "Mon collègue est adhérent à la CFDT.", "TRADE_UNION_TERM"),
+    ("it", "Mia sorella è iscritta alla CISL.", "TRADE_UNION_TERM"),
+    ("es", "Mi compañera está afiliada a Comisiones Obreras.", "TRADE_UNION_TERM"),
+    ("nl", "Mijn collega is lid van het CNV.", "TRADE_UNION_TERM"),
+    ("pl", "Pan Nowak, członek OPZZ, wraca jutro.", "TRADE_UNION_TERM"),
+    ("pl", "Ona jest członkinią Solidarności.", "TRADE_UNION_TERM"),
+    # Added: denominations, adherents and practice
+    ("en", "My colleague is a Sunni and prays five times a day.", "RELIGIOUS_BELIEF_TERM"),
+    ("de", "Sie ist Atheistin.", "RELIGIOUS_BELIEF_TERM"),
+    ("es", "Mi abuela es creyente y va a misa.", "RELIGIOUS_BELIEF_TERM"),
+    ("nl", "Mijn buurman is gereformeerd.", "RELIGIOUS_BELIEF_TERM"),
+    ("pl", "Mój przyjaciel jest muzułmaninem.", "RELIGIOUS_BELIEF_TERM"),
+    # Added: gender identity
+    ("fr", "Ma collègue est une personne trans.", "SEXUAL_ORIENTATION_TERM"),
+    ("pl", "Jej syn przechodzi tranzycję.", "SEXUAL_ORIENTATION_TERM"),
+    # Added: investigations, custody, records
+    ("de", "Gegen Herrn Franke läuft ein Ermittlungsverfahren wegen Betrugs.", "CRIMINAL_TERM"),
+    ("nl", "Tegen de heer Prins loopt een strafrechtelijk onderzoek.", "CRIMINAL_TERM"),
+    ("it", "Il candidato ha la fedina penale sporca.", "CRIMINAL_TERM"),
+    ("es", "Mi vecino está en prisión provisional.", "CRIMINAL_TERM"),
+    ("pl", "On usłyszał zarzut kradzieży.", "CRIMINAL_TERM"),
 ]
 
 
@@ -168,6 +218,19 @@ NEGATIVES = [
     ("pl", "On napisał algorytm genetyczny."),
     ("pl", "Ten projekt jest skazany na sukces."),
     ("pl", "Kupiłem wiertarkę udarową."),
+    # Ambiguous words near new vocabulary
+    ("nl", "Verdachte login van een onbekend IP-adres."),
+    ("nl", "Markeer dit als verdachte transactie."),
+    ("pl", "Kartoteka kadrowa pracownika."),
+    ("pl", "Jaki jest wyrok za kradzież w Polsce?"),
+    ("de", "Erkläre, wie ein Ermittlungsverfahren abläuft."),
+    ("en", "Explain how a criminal investigation works."),
+    ("en", "Summarise the history of the Anglican Church."),
+    ("en", "Compare Sunni and Shia traditions."),
+    ("fr", "Ce service est opéré par la SNCF."),
+    ("es", "El dinero fue ingresado en su cuenta."),
+    ("it", "Il mio gatto è nato ieri."),
+    ("de", "Meine Kollegin zeigt mir die Herkunft der Daten."),
 ]
 
 
