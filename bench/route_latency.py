@@ -51,6 +51,15 @@ LONG = (
 ) * 5  # about 2 KB
 
 
+_serial = iter(range(10**9))
+
+
+def fresh(text: str) -> str:
+    """The text with a unique reference in front: the detector remembers
+    messages it has seen, so repeating one text would time cache hits."""
+    return f"Ref {next(_serial)}: {text}"
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -95,8 +104,9 @@ def run(database_url: str) -> None:
     runtime = build_runtime(make_settings(database_url), detector=detector, policy=policy)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; policy {policy.revision[:19]}…")
 
-    report("detect: short prompt (72 chars)", timed(lambda: detector.detect([SHORT]), 100))
-    report(f"detect: long prompt ({len(LONG)} chars)", timed(lambda: detector.detect([LONG]), 50))
+    report("detect: short prompt (72 chars)", timed(lambda: detector.detect([fresh(SHORT)]), 100))
+    report(f"detect: long prompt ({len(LONG)} chars)", timed(lambda: detector.detect([fresh(LONG)]), 50))
+    report("detect: the same prompt again (cache hit)", timed(lambda: detector.detect([SHORT]), 100))
 
     request = ChatCompletionRequest(model="auto", messages=[{"role": "user", "content": SHORT}])
     principal = Principal(key_id="k_0000000000000000", tenant="bench", role=Role.app)
@@ -110,8 +120,9 @@ def run(database_url: str) -> None:
     sessions = make_sessionmaker(engine)
 
     def decide_and_commit() -> None:
+        unique = ChatCompletionRequest(model="auto", messages=[{"role": "user", "content": fresh(SHORT)}])
         with sessions() as session:
-            decide(runtime, session, principal, request, api="route")
+            decide(runtime, session, principal, unique, api="route")
             session.commit()
 
     report("decide + commit (detect, policy, audit)", timed(decide_and_commit, 100))
@@ -121,9 +132,11 @@ def run(database_url: str) -> None:
         session.commit()
     live, stop = serve_in_thread(runtime)
     try:
-        body = {"model": "auto", "messages": [{"role": "user", "content": SHORT}]}
+        def body() -> dict:
+            return {"model": "auto", "messages": [{"role": "user", "content": fresh(SHORT)}]}
+
         with httpx.Client(base_url=live.base_url, headers={"Authorization": f"Bearer {key}"}) as client:
-            report("POST /v1/route, 1 client", timed(lambda: client.post("/v1/route", json=body).raise_for_status(), 100))
+            report("POST /v1/route, 1 client", timed(lambda: client.post("/v1/route", json=body()).raise_for_status(), 100))
 
         for clients in (4, 16):
             per_client = 50
@@ -133,7 +146,7 @@ def run(database_url: str) -> None:
                 with httpx.Client(base_url=live.base_url, headers={"Authorization": f"Bearer {key}"}) as c:
                     for _ in range(per_client):
                         start = time.perf_counter()
-                        c.post("/v1/route", json=body).raise_for_status()
+                        c.post("/v1/route", json=body()).raise_for_status()
                         latencies.append((time.perf_counter() - start) * 1000)
 
             started = time.perf_counter()
