@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 import spacy
@@ -220,9 +222,12 @@ def test_one_megabyte_is_bounded(scanner: NameScanner) -> None:
     started = time.perf_counter()
     hits = scanner.scan(text, "en")
     elapsed = time.perf_counter() - started
-    assert hits and hits[0].start == text.index("John")
-    # NER sees at most max_ner_chars (64 KiB); the rules cover the whole text.
-    assert hits[-1].start > 900_000
+    persons = [h for h in hits if h.entity == "PERSON"]
+    assert persons and persons[0].start == text.index("John")
+    # NER sees at most max_ner_chars (64 KiB); the rules cover the whole text,
+    # and the rest is reported as not read by the model.
+    assert persons[-1].start > 900_000
+    assert [h.entity for h in hits if h.entity != "PERSON"] == ["NAMES_NOT_SCANNED"]
     assert elapsed < 30
 
 
@@ -306,3 +311,18 @@ def test_public_figures_are_not_persons(scanner: NameScanner, text: str, languag
 def test_private_namesakes_are_persons(scanner: NameScanner, text: str, language: str, name: str) -> None:
     hits = scanner.scan(text, language)
     assert any(name in text[h.start : h.end] for h in hits), [text[h.start : h.end] for h in hits]
+
+
+def test_text_past_the_model_budget_is_reported_not_passed_as_clean(tmp_path):
+    import yaml
+
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "services" / "pii" / "names" / "data", data)
+    config = yaml.safe_load((data / "names.yaml").read_text())
+    config["max_ner_chars"] = 200
+    (data / "names.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    scanner = NameScanner.load(data)
+    text = "The quarterly report is ready. " * 10 + "Yesterday Ngozi Okafor approved the budget. " * 10
+    entities = {hit.entity for hit in scanner.scan(text, "en")}
+    assert "NAMES_NOT_SCANNED" in entities
+    assert "NAMES_NOT_SCANNED" not in {h.entity for h in NameScanner.load().scan(text, "en")}

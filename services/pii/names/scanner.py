@@ -87,27 +87,40 @@ class NameScanner:
             return []
         language = language if language in self._gazetteer.languages else UNDETERMINED
         hits = self._gazetteer.scan(text, language)
+        unscanned: list[Hit] = []
         model = self._models.get(language)
         if model is not None:
-            hits.extend(self._ner_hits(model, text, language))
+            found, unscanned = self._ner_hits(model, text, language)
+            hits.extend(found)
         hits = _merge(hits)
         if self._public is not None:
             # Public and historical figures, and places named after people, are
             # not a private person (data/public_figures.yaml says exactly when).
             hits = self._public.filter(text, hits, self._titles[language], language)
-        return hits
+        return hits + unscanned
 
-    def _ner_hits(self, model: ner.NerModel, text: str, language: str) -> list[Hit]:
+    def _ner_hits(self, model: ner.NerModel, text: str, language: str) -> tuple[list[Hit], list[Hit]]:
+        """PERSON hits from the model, and a NAMES_NOT_SCANNED hit if the text
+        holding possible names ran past the model's budget."""
         non_names = self._gazetteer.non_names(language)
         pieces: list[tuple[int, str]] = []
         budget = self._max_ner_chars
+        unscanned: list[Hit] = []
         for offset, piece in ner.segments(text, self._max_segment_chars):
+            if not ner.may_hold_name(piece, non_names):
+                continue
             if budget <= 0:
-                break  # the gazetteer has covered the rest of the text
-            if ner.may_hold_name(piece, non_names):
-                pieces.append((offset, piece))
-                budget -= len(piece)
-        return ner.find_persons(model, pieces, non_names, self._ner_score)
+                # The model stops here (the gazetteer still covers the rest).
+                # Say so rather than let a name past the budget pass as clean:
+                # the policy counts an entity type it does not know as personal.
+                unscanned.append(Hit(UNSCANNED_BY_NER, offset, offset, 1.0))
+                break
+            pieces.append((offset, piece))
+            budget -= len(piece)
+        return ner.find_persons(model, pieces, non_names, self._ner_score), unscanned
+
+
+UNSCANNED_BY_NER = "NAMES_NOT_SCANNED"
 
 
 def _merge(hits: list[Hit]) -> list[Hit]:
