@@ -97,6 +97,13 @@ def decide(
         log.error("decision %s: policy evaluation failed: %s", record.id, exc)
         record.error = {"type": "policy_failed", "message": f"the policy could not decide; nothing was forwarded: {exc}"}
         return _finish(session, record, started)
+    except Exception as exc:  # noqa: BLE001 - an engine bug is still a decision: refused and recorded
+        log.error("decision %s: policy engine raised %s", record.id, type(exc).__name__)
+        record.error = {
+            "type": "policy_failed",
+            "message": f"the policy engine failed ({type(exc).__name__}); nothing was forwarded",
+        }
+        return _finish(session, record, started)
 
     costs = {c["id"]: c["estimated_cost_usd"] for c in policy_input["candidates"]}
     record.policy_output = decision.document

@@ -249,3 +249,22 @@ def test_openapi_document_lists_routes_errors_and_auth(gateway):
     assert {"/v1/decisions", "/v1/decisions/{decision_id}", "/v1/endpoints", "/v1/models", "/healthz", "/readyz"} <= set(
         spec["paths"]
     )
+
+
+class CrashingPolicy:
+    """An engine with a bug: it raises something that is not a PolicyError."""
+
+    name = "embedded"
+    revision = "sha256:" + "0" * 64
+    modules: list[str] = []
+
+    def evaluate(self, policy_input):
+        raise KeyError("candidates")
+
+
+def test_an_engine_bug_fails_closed_and_is_recorded(database_url, real_detector, make_key):
+    response = route_once(database_url, make_key("app"), real_detector, CrashingPolicy())
+    error = assert_error_shape(response, 503, "service_unavailable")
+    status, allowed, endpoint, recorded = _error_row(database_url, error["details"]["decision_id"])
+    assert (status, allowed, endpoint) == ("error", False, None)
+    assert recorded["type"] == "policy_failed" and "KeyError" in recorded["message"]
