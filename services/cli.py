@@ -129,6 +129,32 @@ def policy_test(
         raise typer.Exit(1)
 
 
+@policy_app.command("check")
+def policy_check(
+    policy_dir: Annotated[Optional[Path], typer.Option(help="bundle directory (default: DOUANE_POLICY_DIR)")] = None,
+) -> None:
+    """Refuse builtins regopy lacks, compile, and validate decisions on fixture inputs."""
+    from policy.check import check_policy
+    from services.routing.candidates import build_candidates
+    from services.routing.catalog import CatalogError, load_catalog
+    from services.routing.schemas import UsageEstimate
+
+    settings = _settings()
+    directory = policy_dir or settings.policy_dir
+    try:
+        catalog = load_catalog(settings.endpoints_file)
+    except CatalogError as exc:
+        raise _fail(str(exc)) from None
+    candidates = build_candidates(catalog, UsageEstimate(input_tokens=500, output_tokens=300))
+    problems = check_policy(directory, candidates)
+    for problem in problems:
+        typer.echo(f"{problem.where}: {problem.message}")
+    if problems:
+        typer.echo(f"{len(problems)} problem(s); this policy must not go live", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{directory}: ok (compiles, no unsupported builtins, decisions well-formed on fixture inputs)")
+
+
 @policy_app.command("eval")
 def policy_eval(
     input_file: Annotated[Path, typer.Option("--input", help="a JSON file holding the policy input document")],
