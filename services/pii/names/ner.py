@@ -100,6 +100,30 @@ def may_hold_name(piece: str, non_names: frozenset[str]) -> bool:
     return False
 
 
+_WORD = re.compile(r"\S+")
+
+
+def name_windows(piece: str, non_names: frozenset[str], context_words: int) -> list[tuple[int, str]]:
+    """(offset in piece, text) of the stretches around possible names.
+
+    The model costs per token, and a name needs only a few words of context:
+    each capitalised word that is not an everyday word gets ``context_words``
+    words on either side; overlapping stretches merge.
+    """
+    words = [(m.start(), m.end()) for m in _WORD.finditer(piece)]
+    spans: list[list[int]] = []
+    for index, (start, end) in enumerate(words):
+        if not may_hold_name(piece[start:end], non_names):
+            continue
+        first = words[max(0, index - context_words)][0]
+        last = words[min(len(words) - 1, index + context_words)][1]
+        if spans and first <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], last)
+        else:
+            spans.append([first, last])
+    return [(start, piece[start:end]) for start, end in spans]
+
+
 def find_persons(
     model: NerModel,
     pieces: Sequence[tuple[int, str]],

@@ -115,12 +115,15 @@ class NameScanner:
                 # the policy counts an entity type it does not know as personal.
                 unscanned.append(Hit(UNSCANNED_BY_NER, offset, offset, 1.0))
                 break
-            pieces.append((offset, piece))
-            budget -= len(piece)
+            for start, window in ner.name_windows(piece, non_names, NER_CONTEXT_WORDS):
+                pieces.append((offset + start, window))
+                budget -= len(window)
         return ner.find_persons(model, pieces, non_names, self._ner_score), unscanned
 
 
 UNSCANNED_BY_NER = "NAMES_NOT_SCANNED"
+# Words of context the model gets on each side of a possible name.
+NER_CONTEXT_WORDS = 8
 
 
 def _merge(hits: list[Hit]) -> list[Hit]:
