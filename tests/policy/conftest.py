@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,11 @@ def make_input(entities: dict | None = None, candidates: list[dict] | None = Non
 @pytest.fixture(scope="session")
 def engine():
     return load_engine("embedded", POLICY_DIR)
+
+
+@pytest.fixture
+def policy_copy(tmp_path):
+    """A copy of the shipped bundle a test may break."""
+    target = tmp_path / "policies"
+    shutil.copytree(POLICY_DIR, target)
+    return target

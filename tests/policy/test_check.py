@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 
-import pytest
 
 from policy.check import check_policy
 from tests.policy.conftest import CATALOG, POLICY_DIR
-
-
-@pytest.fixture
-def policy_copy(tmp_path):
-    target = tmp_path / "policies"
-    shutil.copytree(POLICY_DIR, target)
-    return target
 
 
 def test_the_shipped_policy_passes():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
@@ -10,13 +9,6 @@ from policy import PolicyError, load_engine, run_policy_tests
 from policy.bundle import load_bundle
 
 from tests.policy.conftest import POLICY_DIR
-
-
-@pytest.fixture
-def policy_copy(tmp_path):
-    target = tmp_path / "policies"
-    shutil.copytree(POLICY_DIR, target)
-    return target
 
 
 def test_data_is_mounted_at_its_directory():
