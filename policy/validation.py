@@ -14,6 +14,9 @@ from policy.errors import PolicyError, PolicyOutputError
 
 SENSITIVITIES = ("none", "personal", "special")
 REQUIRED_KEYS = ("sensitivity", "gdpr_categories", "plan", "denied", "obligations", "reasons")
+# Obligations the gateway knows how to fulfil, each naming entity types. A
+# policy asking for anything else cannot be obeyed, so it is not acted on.
+OBLIGATIONS = ("pseudonymise",)
 
 
 def candidate_ids(policy_input: dict) -> list[str]:
@@ -71,6 +74,14 @@ def validate_decision(document: Any, policy_input: dict) -> PolicyDecision:
             raise PolicyOutputError(f"obligations name endpoint {endpoint!r}, which is not in the plan")
         if not isinstance(items, dict):
             raise PolicyOutputError(f"obligations for {endpoint!r} must be an object")
+        for kind, entities in items.items():
+            if kind not in OBLIGATIONS:
+                raise PolicyOutputError(
+                    f"obligation {kind!r} for {endpoint!r} is not one the gateway can fulfil "
+                    f"({', '.join(OBLIGATIONS)})"
+                )
+            if not _string_list(entities, f"obligations[{endpoint!r}].{kind}"):
+                raise PolicyOutputError(f"obligation {kind!r} for {endpoint!r} names no entity types")
 
     reasons = _string_list(document["reasons"], "reasons")
     return PolicyDecision(

@@ -33,7 +33,7 @@ def test_a_compile_error_is_refused(policy_copy):
 def test_a_malformed_decision_on_a_fixture_is_refused(policy_copy):
     # The ranking now invents an endpoint: every fixture must catch it.
     (policy_copy / "douane" / "ranking" / "ranking.rego").write_text(
-        "package douane.ranking\n\nimport rego.v1\n\ncheapest_first(candidates) := [\"nowhere\"]\n"
+        "package douane.ranking\n\nimport rego.v1\n\nplan(candidates) := [\"nowhere\"]\n"
     )
     for test_file in (policy_copy / "douane" / "ranking").glob("*_test.rego"):
         test_file.unlink()

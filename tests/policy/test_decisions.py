@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from policy import load_engine
 from tests.policy.conftest import CATALOG, make_input
 
 PATIENT = {"PERSON": {"count": 1, "max_score": 0.85}, "HEALTH_TERM": {"count": 2, "max_score": 0.85},
@@ -36,10 +39,15 @@ def test_clean_prompt_cheapest_within_latency_budget_first(engine):
     assert_partition(decision)
 
 
-def test_clean_prompt_without_budget_is_cheapest_first(engine):
+def test_clean_prompt_is_cheapest_first_with_the_first_fallback_in_another_jurisdiction(engine):
     decision = engine.evaluate(make_input())
-    assert decision.plan == sorted(ALL_IDS, key=lambda i: next(c["estimated_cost_usd"] for c in CATALOG if c["id"] == i))
-    assert decision.denied == {}
+    by_cost = sorted(ALL_IDS, key=lambda i: next(c["estimated_cost_usd"] for c in CATALOG if c["id"] == i))
+    jurisdiction = {c["id"]: c["jurisdiction"] for c in CATALOG}
+    assert decision.plan[0] == by_cost[0] == "deepseek-chat"
+    # Losing every CN provider at once must not leave the app with only CN fallbacks.
+    assert decision.plan[1] == next(i for i in by_cost if jurisdiction[i] != "CN") == "self-hosted-eu"
+    assert decision.plan[2:] == [i for i in by_cost if i not in decision.plan[:2]]
+    assert decision.denied == {} and decision.obligations == {}
 
 
 def test_low_risk_tolerance_excludes_cn(engine):
@@ -89,3 +97,64 @@ def test_engine_identity(engine):
     assert engine.revision.startswith("sha256:") and len(engine.revision) == 7 + 64
     assert "douane/decision.rego" in engine.modules
     assert not any(m.endswith("_test.rego") for m in engine.modules)
+
+
+def _edit_data(policy_dir, rel, **changes):
+    path = policy_dir / "reference" / rel / "data.json"
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))
+    return load_engine("embedded", policy_dir)
+
+
+def test_a_blocked_jurisdiction_moves_traffic_and_names_the_block(policy_copy):
+    engine = _edit_data(policy_copy, "blocklist", jurisdictions={"CN": {"reason": "sanctions", "since": "2026-11-28"}})
+    decision = engine.evaluate(make_input())
+    assert decision.plan[0] == "self-hosted-eu"
+    for cn in ("deepseek-chat", "kimi-k2", "glm-4-plus"):
+        assert decision.denied[cn] == ["jurisdiction CN is blocked since 2026-11-28: sanctions"]
+    assert_partition(decision)
+
+
+def test_a_blocked_provider_is_out_whatever_the_risk_tolerance(policy_copy):
+    engine = _edit_data(policy_copy, "blocklist", providers={"openai": {"reason": "breach under investigation"}})
+    decision = engine.evaluate(make_input(risk_tolerance="high"))
+    assert decision.denied["gpt-4o"] == ["provider openai is blocked: breach under investigation"]
+    assert "gpt-4o" not in decision.plan
+
+
+def test_pseudonymised_email_may_go_to_the_us_for_the_opted_in_purpose_only(policy_copy):
+    engine = _edit_data(policy_copy, "pseudonymisation", rules=[
+        {"id": "support-email-us", "entities": ["EMAIL_ADDRESS"], "purposes": ["customer_support"], "jurisdictions": ["US"]}
+    ])
+    email = {"EMAIL_ADDRESS": {"count": 1, "max_score": 0.99}}
+    support = engine.evaluate(make_input(email, purpose="customer_support"))
+    assert support.sensitivity == "personal"
+    assert support.plan == ["self-hosted-eu", "mistral-large", "gpt-4o", "claude-opus-4"]
+    assert support.obligations == {"gpt-4o": {"pseudonymise": ["EMAIL_ADDRESS"]},
+                                   "claude-opus-4": {"pseudonymise": ["EMAIL_ADDRESS"]}}
+    general = engine.evaluate(make_input(email, purpose="general"))
+    assert general.plan == ["self-hosted-eu", "mistral-large"] and general.obligations == {}
+    with_iban = engine.evaluate(make_input({**email, "IBAN_CODE": {"count": 1, "max_score": 1.0}}, purpose="customer_support"))
+    assert with_iban.plan == ["self-hosted-eu", "mistral-large"] and with_iban.obligations == {}
+
+
+def test_an_unregistered_purpose_goes_nowhere_and_says_why(policy_copy):
+    engine = _edit_data(policy_copy, "purposes", tenants={"acme": ["customer_support"]})
+    decision = engine.evaluate(make_input(purpose="marketing"))
+    assert decision.plan == []
+    assert decision.reasons[0] == "purpose marketing is not registered for tenant acme (registered: customer_support)"
+    assert engine.evaluate(make_input(purpose="customer_support")).plan
+
+
+def test_an_adequacy_decision_lets_personal_data_reach_a_covered_provider(policy_copy):
+    path = policy_copy / "reference" / "geography" / "data.json"
+    geography = json.loads(path.read_text())
+    geography["adequacy"]["US"]["providers"] = ["openai"]
+    path.write_text(json.dumps(geography))
+    engine = load_engine("embedded", policy_copy)
+    decision = engine.evaluate(make_input({"EMAIL_ADDRESS": {"count": 1, "max_score": 0.99}}))
+    assert "gpt-4o" in decision.plan and "claude-opus-4" not in decision.plan
+    assert decision.obligations == {}
+    special = engine.evaluate(make_input(PATIENT))
+    assert "gpt-4o" not in special.plan

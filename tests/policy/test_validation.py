@@ -65,6 +65,10 @@ BAD = [
     ("obligations not object", with_(obligations=[]), "obligations must be an object"),
     ("obligation for denied endpoint", with_(obligations={"c": {}}), "'c', which is not in the plan"),
     ("obligation not object", with_(obligations={"a": ["pseudonymise"]}), "obligations for 'a' must be an object"),
+    ("obligation the gateway cannot fulfil", with_(obligations={"a": {"encrypt": ["EMAIL_ADDRESS"]}}),
+     "'encrypt' for 'a' is not one the gateway can fulfil"),
+    ("pseudonymise without entity list", with_(obligations={"a": {"pseudonymise": "EMAIL_ADDRESS"}}), "must be an array"),
+    ("pseudonymise nothing", with_(obligations={"a": {"pseudonymise": []}}), "names no entity types"),
     ("reasons not strings", with_(reasons=[None]), "reasons must be an array of strings"),
 ]
 

@@ -28,3 +28,8 @@ test_null_budget_means_no_limit if {
 	d := latency.deny with input.candidates as cs with input.request as {"latency_budget_ms": null}
 	count(d) == 0
 }
+
+test_unknown_latency_cannot_promise_a_budget if {
+	d := data.douane.latency.deny with input.candidates as [{"id": "new"}] with input.request as {"latency_budget_ms": 800}
+	d == {{"endpoint": "new", "reason": "p95 latency is unknown, so the request's budget of 800 ms cannot be promised"}}
+}

@@ -17,3 +17,31 @@ test_cheapest_first_then_latency_then_id if {
 test_empty if {
 	ranking.cheapest_first([]) == []
 }
+
+eligible := [
+	{"id": "deepseek-chat", "jurisdiction": "CN", "estimated_cost_usd": 0.0004, "latency_p95_ms": 1500},
+	{"id": "kimi-k2", "jurisdiction": "CN", "estimated_cost_usd": 0.0006, "latency_p95_ms": 1300},
+	{"id": "mistral-large", "jurisdiction": "FR", "estimated_cost_usd": 0.0028, "latency_p95_ms": 1000},
+	{"id": "gpt-4o", "jurisdiction": "US", "estimated_cost_usd": 0.0035, "latency_p95_ms": 900},
+]
+
+test_first_fallback_is_in_another_jurisdiction if {
+	cs := eligible
+	ranking.plan(cs) == ["deepseek-chat", "mistral-large", "kimi-k2", "gpt-4o"]
+}
+
+test_one_jurisdiction_only_keeps_cost_order if {
+	cs := [c | some c in eligible; c.jurisdiction == "CN"]
+	ranking.plan(cs) == ["deepseek-chat", "kimi-k2"]
+}
+
+test_plan_of_one_and_of_none if {
+	cs := [c | some c in eligible; c.id == "gpt-4o"]
+	ranking.plan(cs) == ["gpt-4o"]
+	ranking.plan([]) == []
+}
+
+test_cheapest_in_another_jurisdiction_already_second if {
+	cs := [c | some c in eligible; c.id != "kimi-k2"]
+	ranking.plan(cs) == ["deepseek-chat", "mistral-large", "gpt-4o"]
+}

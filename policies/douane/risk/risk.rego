@@ -8,45 +8,34 @@ import data.douane.lib.text.text
 
 ref := data.reference.risk
 
-eu_eea := {m | some m in data.reference.geography.eu_eea_members}
+# Jurisdiction -> level: EU/EEA members at eu_eea_level, then the table (which
+# wins, so a DPO can rate a member state differently). Built once per query.
+levels := object.union({m: ref.eu_eea_level | some m in data.reference.geography.eu_eea_members}, ref.jurisdictions)
 
-# Position of a level in the ordered list; comparing positions avoids
+# Level -> position in the ordered list; comparing positions avoids
 # hard-coding "high > medium" in Rego.
-rank(level) := i if ref.levels[i] == level
-
-default known(_) := false
-
-known(jurisdiction) if jurisdiction in eu_eea
-
-known(jurisdiction) if ref.jurisdictions[jurisdiction]
-
-level_of(jurisdiction) := ref.eu_eea_level if jurisdiction in eu_eea
-
-level_of(jurisdiction) := ref.jurisdictions[jurisdiction] if {
-	not jurisdiction in eu_eea
-	ref.jurisdictions[jurisdiction]
-}
+rank := {level: i | some i, level in ref.levels}
 
 # A jurisdiction nobody has assessed is treated as the riskiest: fail closed.
-level_of(jurisdiction) := ref.unknown_level if not known(jurisdiction)
+level_of(jurisdiction) := object.get(levels, jurisdiction, ref.unknown_level)
 
-tolerance := input.request.risk_tolerance
+# object.get: a missing field must still deny with a reason (fail closed).
+tolerance := object.get(input.request, "risk_tolerance", null)
 
 # An unrecognised tolerance accepts only the lowest level, again failing closed.
-default max_level := "low"
-
-max_level := ref.tolerance_max_risk[tolerance]
+max_level := object.get(ref.tolerance_max_risk, tolerance, ref.levels[0])
 
 deny contains {"endpoint": c.id, "reason": msg} if {
 	some c in input.candidates
-	level := level_of(c.jurisdiction)
-	rank(level) > rank(max_level)
+	jurisdiction := object.get(c, "jurisdiction", null)
+	level := object.get(levels, jurisdiction, ref.unknown_level)
+	rank[level] > rank[max_level]
 	msg := concat("", [
-		"jurisdiction ", text(c.jurisdiction), unknown_note(c.jurisdiction), " carries ", level,
+		"jurisdiction ", text(jurisdiction), unknown_note(jurisdiction), " carries ", level,
 		" risk, above what risk_tolerance ", text(tolerance), " accepts (at most ", max_level, ")",
 	])
 }
 
 default unknown_note(_) := ""
 
-unknown_note(jurisdiction) := " (not in the risk table, so treated as the highest risk)" if not known(jurisdiction)
+unknown_note(jurisdiction) := " (not in the risk table, so treated as the highest risk)" if object.get(levels, jurisdiction, null) == null
