@@ -1,0 +1,108 @@
+"""Dry runs and the running policy's description. Nothing here writes to the
+audit log or forwards anything."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from policy import PolicyDecision, PolicyError
+from policy.validation import candidate_ids
+from services.gateway.errors import BadRequest, ServiceUnavailable
+from services.gateway.runtime import Runtime
+from services.keys.service import Principal
+from services.pii import DetectionError
+from services.policy.schemas import EndpointExplanation, EvaluateView
+from services.routing.candidates import build_candidates
+from services.routing.schemas import ChatCompletionRequest
+from services.routing.service import AUTO_MODEL, UnknownModel, policy_request
+from services.routing.usage import estimate_usage
+
+
+class PolicyFailed(ServiceUnavailable):
+    type = "policy_failed"
+
+
+class DetectionFailed(ServiceUnavailable):
+    type = "detection_failed"
+
+
+def data_files(policy_dir: Path) -> list[dict]:
+    """Every data.json of the bundle with the date its owner last updated it."""
+    files = []
+    for path in sorted(Path(policy_dir).rglob("data.json")):
+        try:
+            updated = json.loads(path.read_text(encoding="utf-8")).get("updated")
+        except (OSError, ValueError, AttributeError):
+            updated = None
+        files.append({"path": path.relative_to(policy_dir).as_posix(), "updated": updated})
+    return files
+
+
+def input_for_request(runtime: Runtime, principal: Principal, request: ChatCompletionRequest) -> dict:
+    """The policy input the gateway would build for this request (as in decide())."""
+    if request.model != AUTO_MODEL and runtime.catalog.get(request.model) is None:
+        raise UnknownModel(f"model '{request.model}' is not in the catalog", details={"model": request.model})
+    usage = estimate_usage(request, runtime.settings.default_output_tokens)
+    try:
+        findings = runtime.detector.detect(request.texts())
+    except DetectionError as exc:
+        raise DetectionFailed(str(exc)) from None
+    return {
+        "request": policy_request(principal, request),
+        "findings": findings.to_policy_input(),
+        "candidates": build_candidates(runtime.catalog, usage, runtime.endpoint_health),
+    }
+
+
+def evaluate(runtime: Runtime, policy_input: dict) -> EvaluateView:
+    engine = runtime.policy
+    missing = [k for k in ("request", "findings", "candidates") if not isinstance(policy_input.get(k), (dict, list))]
+    if missing:
+        raise BadRequest(f"the policy input lacks {', '.join(missing)}", details={"missing": missing})
+    try:
+        candidate_ids(policy_input)
+    except PolicyError as exc:
+        raise BadRequest(str(exc)) from None
+    try:
+        decision = engine.evaluate(policy_input)
+    except PolicyError as exc:
+        raise PolicyFailed(f"the policy could not decide: {exc}") from None
+    return EvaluateView(
+        engine=engine.name,
+        revision=engine.revision,
+        input=policy_input,
+        decision=decision.document,
+        summary=summary(decision, len(policy_input["candidates"])),
+        endpoints=explain(decision, policy_input["candidates"]),
+    )
+
+
+def summary(decision: PolicyDecision, offered: int) -> str:
+    head = f"sensitivity {decision.sensitivity}"
+    if decision.gdpr_categories:
+        head += f" ({', '.join(decision.gdpr_categories)})"
+    if not decision.plan:
+        return f"{head}; no endpoint is eligible: all {offered} candidates were denied"
+    rest = f", then {', '.join(decision.plan[1:])}" if len(decision.plan) > 1 else ""
+    return f"{head}; routed to {decision.plan[0]}{rest}; {len(decision.denied)} of {offered} candidates denied"
+
+
+def explain(decision: PolicyDecision, candidates: list[dict]) -> list[EndpointExplanation]:
+    rank = {endpoint: i + 1 for i, endpoint in enumerate(decision.plan)}
+    rows = []
+    for c in candidates:
+        rows.append(
+            EndpointExplanation(
+                endpoint=c["id"],
+                eligible=c["id"] in rank,
+                rank=rank.get(c["id"]),
+                reasons=decision.denied.get(c["id"], []),
+                obligations=decision.obligations.get(c["id"], {}),
+                jurisdiction=c.get("jurisdiction"),
+                region=c.get("region"),
+                estimated_cost_usd=c.get("estimated_cost_usd"),
+            )
+        )
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.endpoint))
+    return rows
