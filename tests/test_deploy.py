@@ -28,6 +28,12 @@ def test_compose_file_is_valid_and_wires_the_contract():
     # The OPA server evaluates the very files the embedded engine runs.
     opa = raw["services"]["opa"]
     assert "./policies:/policies:ro" in opa["volumes"] and "/policies" in opa["command"]
+    assert "./policies:/app/policies:ro" in gateway["volumes"] and settings.policy_dir == Path("/app/policies")
+    # Both sides follow edits: OPA watches its bundle, the gateway its directory.
+    assert "--watch" in opa["command"] and settings.policy_watch is True
+    # Decision logs are on, and the bundle masks who asked and why.
+    assert "decision_logs.console=true" in opa["command"]
+    assert (ROOT / "policies" / "system" / "log" / "mask.rego").is_file()
     # Every catalog key variable reaches the gateway.
     catalog = yaml.safe_load((ROOT / "config" / "endpoints.yaml").read_text())
     assert {e["api_key_env"] for e in catalog["endpoints"]} <= set(env)
