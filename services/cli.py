@@ -15,7 +15,7 @@ from services.settings import Settings, SettingsError, load_settings
 app = typer.Typer(help="douane: a compliance-aware gateway for LLM traffic.", no_args_is_help=True)
 db_app = typer.Typer(help="The audit database.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
-policy_app = typer.Typer(help="The Rego policy: test, check, evaluate.", no_args_is_help=True)
+policy_app = typer.Typer(help="The Rego policy: test, check, evaluate, diff.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
@@ -135,6 +135,7 @@ def policy_check(
 ) -> None:
     """Refuse builtins regopy lacks, compile, and validate decisions on fixture inputs."""
     from policy.check import check_policy
+    from services.providers.health import EndpointHealth
     from services.routing.candidates import build_candidates
     from services.routing.catalog import CatalogError, load_catalog
     from services.routing.schemas import UsageEstimate
@@ -145,7 +146,8 @@ def policy_check(
         catalog = load_catalog(settings.endpoints_file)
     except CatalogError as exc:
         raise _fail(str(exc)) from None
-    candidates = build_candidates(catalog, UsageEstimate(input_tokens=500, output_tokens=300))
+    # Offline: no calls made, so every endpoint has its catalog prior and is healthy.
+    candidates = build_candidates(catalog, UsageEstimate(input_tokens=500, output_tokens=300), EndpointHealth())
     problems = check_policy(directory, candidates)
     for problem in problems:
         typer.echo(f"{problem.where}: {problem.message}")
@@ -160,8 +162,10 @@ def policy_eval(
     input_file: Annotated[Path, typer.Option("--input", help="a JSON file holding the policy input document")],
     policy_dir: Annotated[Optional[Path], typer.Option(help="bundle directory (default: DOUANE_POLICY_DIR)")] = None,
 ) -> None:
-    """Evaluate the policy on one input and print the decision."""
+    """Evaluate the policy on one input: the decision, a summary, and every
+    endpoint with its rank or the reasons it was denied."""
     from policy import PolicyError, load_engine
+    from policy.explain import explain, summary
 
     settings = _settings()
     try:
@@ -173,12 +177,80 @@ def policy_eval(
         decision = engine.evaluate(document)
     except PolicyError as exc:
         raise _fail(str(exc), code=1) from None
+    candidates = document.get("candidates", [])
     json.dump(
-        {"policy": {"engine": engine.name, "revision": engine.revision}, "decision": decision.document},
+        {
+            "policy": {"engine": engine.name, "revision": engine.revision},
+            "summary": summary(decision, len(candidates)),
+            "decision": decision.document,
+            "endpoints": explain(decision, candidates),
+        },
         sys.stdout,
         indent=2,
     )
     typer.echo()
+
+
+@policy_app.command("diff")
+def policy_diff(
+    candidate: Annotated[Path, typer.Option(help="directory of the candidate policy (a copy of policies/ with your change)")],
+    since: Annotated[str, typer.Option(help="how far back to replay: 30d, 12h, 90m, or an ISO date")] = "30d",
+    tenant: Annotated[Optional[str], typer.Option(help="only this tenant's decisions")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """What-if: replay the recorded policy inputs since SINCE against the
+    candidate policy and report how many decisions would route elsewhere,
+    from which endpoint to which, and for which GDPR categories. Nothing is
+    forwarded or recorded. Exit code 0; 1 when the candidate does not load."""
+    from policy import PolicyError
+    from policy.diff import RecordedDecision, render, replay
+    from policy.embedded import EmbeddedEngine
+    from services.audit.repository import recorded_policy_inputs
+    from services.db import make_engine, make_sessionmaker
+
+    settings = _settings()
+    try:
+        start = _since(since)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        # The candidate is evaluated in-process whatever engine serves: the
+        # parity tests hold the two engines to the same decisions.
+        engine = EmbeddedEngine.from_dir(candidate)
+    except PolicyError as exc:
+        raise _fail(f"candidate policy {candidate}: {exc}", code=1) from None
+    db = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(db)() as session:
+            rows = recorded_policy_inputs(session, start, tenant)
+            report = replay(
+                (RecordedDecision(str(r.id), r.policy_input, r.plan or [], r.sensitivity, r.gdpr_categories or []) for r in rows),
+                engine,
+            )
+    finally:
+        db.dispose()
+    if as_json:
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        typer.echo()
+    else:
+        typer.echo(render(report, start.isoformat(timespec="seconds")))
+
+
+def _since(value: str):
+    """'30d', '12h', '90m' before now, or an ISO date/time (UTC if no zone)."""
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    match = re.fullmatch(r"(\d+)([dhm])", value.strip())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
+        return datetime.now(timezone.utc) - delta
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"--since {value!r}: expected e.g. 30d, 12h, 90m or an ISO date like 2026-11-01") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from policy import PolicyDecision, PolicyError
+from policy import PolicyError
+from policy.explain import explain, summary
 from policy.validation import candidate_ids
 from services.gateway.errors import BadRequest, ServiceUnavailable
 from services.gateway.runtime import Runtime
@@ -74,35 +75,5 @@ def evaluate(runtime: Runtime, policy_input: dict) -> EvaluateView:
         input=policy_input,
         decision=decision.document,
         summary=summary(decision, len(policy_input["candidates"])),
-        endpoints=explain(decision, policy_input["candidates"]),
+        endpoints=[EndpointExplanation(**row) for row in explain(decision, policy_input["candidates"])],
     )
-
-
-def summary(decision: PolicyDecision, offered: int) -> str:
-    head = f"sensitivity {decision.sensitivity}"
-    if decision.gdpr_categories:
-        head += f" ({', '.join(decision.gdpr_categories)})"
-    if not decision.plan:
-        return f"{head}; no endpoint is eligible: all {offered} candidates were denied"
-    rest = f", then {', '.join(decision.plan[1:])}" if len(decision.plan) > 1 else ""
-    return f"{head}; routed to {decision.plan[0]}{rest}; {len(decision.denied)} of {offered} candidates denied"
-
-
-def explain(decision: PolicyDecision, candidates: list[dict]) -> list[EndpointExplanation]:
-    rank = {endpoint: i + 1 for i, endpoint in enumerate(decision.plan)}
-    rows = []
-    for c in candidates:
-        rows.append(
-            EndpointExplanation(
-                endpoint=c["id"],
-                eligible=c["id"] in rank,
-                rank=rank.get(c["id"]),
-                reasons=decision.denied.get(c["id"], []),
-                obligations=decision.obligations.get(c["id"], {}),
-                jurisdiction=c.get("jurisdiction"),
-                region=c.get("region"),
-                estimated_cost_usd=c.get("estimated_cost_usd"),
-            )
-        )
-    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.endpoint))
-    return rows
