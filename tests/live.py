@@ -20,12 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_settings(database_url: str, **overrides) -> Settings:
-    return Settings(
-        database_url=database_url,
-        policy_dir=ROOT / "policies",
-        endpoints_file=ROOT / "config" / "endpoints.yaml",
-        **overrides,
-    )
+    overrides.setdefault("policy_watch", False)  # one watcher thread per test app is waste; tests reload explicitly
+    overrides.setdefault("policy_dir", ROOT / "policies")
+    overrides.setdefault("endpoints_file", ROOT / "config" / "endpoints.yaml")
+    return Settings(database_url=database_url, **overrides)
 
 
 @dataclass
@@ -45,7 +43,7 @@ def serve_in_thread(runtime: Runtime) -> tuple[LiveGateway, Callable[[], None]]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

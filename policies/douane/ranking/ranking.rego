@@ -6,9 +6,28 @@ package douane.ranking
 
 import rego.v1
 
-# Arrays compare element by element, so sorting [cost, latency, id] tuples
+# Sort keys are zero-padded digit strings, not numbers: regopy 1.5.2's sort()
+# orders numbers by their text ([10, 9], and 2.68e-05 after 0.000134), while
+# equal-width digit strings sort the same as their values in every engine.
+# regopy's sprintf %d wraps at 2^31, so a cost is two keys, whole dollars and
+# nanodollars; latencies are in ms; a missing latency sorts last.
+padded(x) := sprintf("%020d", [round(x)]) if {
+	is_number(x)
+	x >= 0
+}
+
+padded(x) := "99999999999999999999" if not is_number(x)
+
+sort_key(c) := [
+	padded(floor(c.estimated_cost_usd)),
+	padded((c.estimated_cost_usd - floor(c.estimated_cost_usd)) * 1000000000),
+	padded(object.get(c, "latency_p95_ms", null)),
+	c.id,
+]
+
+# Arrays compare element by element, so sorting [cost, latency, id] keys
 # gives the tie-break order directly.
-cheapest_first(candidates) := [t[2] | some t in sort([[c.estimated_cost_usd, c.latency_p95_ms, c.id] | some c in candidates])]
+cheapest_first(candidates) := [key[3] | some key in sort([sort_key(c) | some c in candidates])]
 
 # The plan: the cheapest endpoint, then the cheapest one in another
 # jurisdiction (if any is eligible), then the rest, cheapest first.

@@ -45,3 +45,32 @@ test_cheapest_in_another_jurisdiction_already_second if {
 	cs := [c | some c in eligible; c.id != "kimi-k2"]
 	ranking.plan(cs) == ["deepseek-chat", "mistral-large", "gpt-4o"]
 }
+
+# regopy sorts numbers by their text; these orders are wrong under a plain sort().
+test_costs_are_compared_as_numbers if {
+	cands := [
+		{"id": "ten", "estimated_cost_usd": 10, "latency_p95_ms": 100},
+		{"id": "nine", "estimated_cost_usd": 9, "latency_p95_ms": 100},
+		{"id": "tiny", "estimated_cost_usd": 0.0000268, "latency_p95_ms": 100},
+		{"id": "small", "estimated_cost_usd": 0.000134, "latency_p95_ms": 100},
+	]
+	ranking.cheapest_first(cands) == ["tiny", "small", "nine", "ten"]
+}
+
+test_latencies_are_compared_as_numbers_and_unknown_is_last if {
+	cands := [
+		{"id": "unknown", "estimated_cost_usd": 0.001},
+		{"id": "slow", "estimated_cost_usd": 0.001, "latency_p95_ms": 1500},
+		{"id": "fast", "estimated_cost_usd": 0.001, "latency_p95_ms": 900},
+	]
+	ranking.cheapest_first(cands) == ["fast", "slow", "unknown"]
+}
+
+test_expensive_requests_keep_their_order if {
+	cands := [
+		{"id": "b", "estimated_cost_usd": 12.5, "latency_p95_ms": 100},
+		{"id": "a", "estimated_cost_usd": 2.75, "latency_p95_ms": 100},
+		{"id": "c", "estimated_cost_usd": 2.7500001, "latency_p95_ms": 100},
+	]
+	ranking.cheapest_first(cands) == ["a", "c", "b"]
+}
