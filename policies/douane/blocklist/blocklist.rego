@@ -10,18 +10,21 @@ import data.douane.lib.text.text
 blocked := data.reference.blocklist
 
 deny contains {"endpoint": c.id, "reason": msg} if {
+	count(blocked.jurisdictions) > 0
 	some c in input.candidates
 	entry := blocked.jurisdictions[c.jurisdiction]
 	msg := concat("", ["jurisdiction ", text(c.jurisdiction), " is blocked", since(entry), ": ", why(entry)])
 }
 
 deny contains {"endpoint": c.id, "reason": msg} if {
+	count(blocked.providers) > 0
 	some c in input.candidates
 	entry := blocked.providers[c.provider]
 	msg := concat("", ["provider ", text(c.provider), " is blocked", since(entry), ": ", why(entry)])
 }
 
 deny contains {"endpoint": c.id, "reason": msg} if {
+	count(blocked.endpoints) > 0
 	some c in input.candidates
 	entry := blocked.endpoints[c.id]
 	msg := concat("", ["endpoint ", text(c.id), " is blocked", since(entry), ": ", why(entry)])

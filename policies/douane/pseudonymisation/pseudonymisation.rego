@@ -28,6 +28,8 @@ applicable contains i if {
 }
 
 # Candidate id -> the entity types to replace before sending there.
+default covered := {}
+
 covered := {c.id: sort([e | some e in entities]) |
 	some c in input.candidates
 	entities := {e |
@@ -37,4 +39,4 @@ covered := {c.id: sort([e | some e in entities]) |
 		e in found
 	}
 	count(entities) > 0
-}
+} if count(applicable) > 0

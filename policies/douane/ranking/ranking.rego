@@ -31,14 +31,12 @@ cheapest_first(candidates) := [key[3] | some key in sort([sort_key(c) | some c i
 
 # The plan: the cheapest endpoint, then the cheapest one in another
 # jurisdiction (if any is eligible), then the rest, cheapest first.
-plan(candidates) := ranked if {
-	ranked := cheapest_first(candidates)
-	count(ranked) < 2
-} else := array.concat([first, other], [id | some id in ranked; id != first; id != other]) if {
-	ranked := cheapest_first(candidates)
-	jurisdiction := {c.id: c.jurisdiction | some c in candidates}
-	first := ranked[0]
-	others := [id | some id in ranked; jurisdiction[id] != jurisdiction[first]]
-	count(others) > 0
-	other := others[0]
-} else := cheapest_first(candidates)
+plan(candidates) := diversified(cheapest_first(candidates), {c.id: c.jurisdiction | some c in candidates})
+
+diversified(ranked, jurisdiction) := ranked if count(ranked) < 2
+
+diversified(ranked, jurisdiction) := result if {
+	count(ranked) >= 2
+	others := [id | some id in ranked; jurisdiction[id] != jurisdiction[ranked[0]]]
+	result := array.concat([ranked[0]], array.concat(array.slice(others, 0, 1), [id | some id in ranked; id != ranked[0]; not id == others[0]]))
+}

@@ -10,9 +10,7 @@ import data.douane.lib.text.words
 import data.douane.pseudonymisation
 import data.douane.sensitivity
 
-geo := data.reference.geography
-
-eu_regions := {r | some r in geo.eu_regions}
+eu_regions := {r | some r in data.reference.geography.eu_regions}
 
 # Reasons read fields with object.get: a missing field must still give a
 # reason, since an undefined reason would drop the denial (fail open).
@@ -27,19 +25,16 @@ self_hosted := {c.id | some c in input.candidates; c.self_hosted == true}
 # has one, inference runs in one of the regions the entry lists, and, where the
 # decision covers certified organisations only (the EU-US Data Privacy
 # Framework), its provider is on the entry's list.
-adequate contains c.id if {
+adequate := {c.id |
 	some c in input.candidates
-	decision := geo.adequacy[c.jurisdiction]
+	decision := data.reference.geography.adequacy[c.jurisdiction]
 	c.region in decision.regions
-	object.get(decision, "providers", null) == null
+	covers_provider(decision, c.provider)
 }
 
-adequate contains c.id if {
-	some c in input.candidates
-	decision := geo.adequacy[c.jurisdiction]
-	c.region in decision.regions
-	c.provider in decision.providers
-}
+covers_provider(decision, _) if not decision.providers
+
+covers_provider(decision, provider) if provider in decision.providers
 
 # Special-category (Art. 9) and criminal (Art. 10) data stay in EU regions or
 # on endpoints we run ourselves: no adequacy decision, no pseudonymisation.

@@ -1,0 +1,105 @@
+"""What one policy evaluation costs in the embedded engine (regopy), on the
+request path's inputs: the shipped policy, the catalog's seven endpoints, and
+the requests the gateway sees most (clean, personal, special-category, low
+risk tolerance, EU residency, a latency budget).
+
+Prints p50/p95/p99 per input kind and over all of them, for
+EmbeddedEngine.evaluate (input conversion, evaluation under the lock, JSON
+parse, output validation) and for the regopy query alone. OPA's guidance for
+a request-path policy is about 1 ms. Asserts nothing.
+
+Run: `.venv/bin/python bench/policy_eval.py` (no database, no network).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import regopy  # noqa: E402
+
+from policy.embedded import EmbeddedEngine  # noqa: E402
+from services.providers.health import EndpointHealth  # noqa: E402
+from services.routing.candidates import build_candidates  # noqa: E402
+from services.routing.catalog import load_catalog  # noqa: E402
+from services.routing.schemas import UsageEstimate  # noqa: E402
+
+N = 400
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def make_inputs() -> dict[str, dict]:
+    catalog = load_catalog(ROOT / "config" / "endpoints.yaml")
+    candidates = build_candidates(catalog, UsageEstimate(input_tokens=600, output_tokens=256), EndpointHealth())
+    base = {"tenant": "acme", "key_id": "k_0123456789abcdef", "purpose": "customer_support", "residency": "any",
+            "latency_budget_ms": None, "risk_tolerance": "medium", "model": "auto"}
+    personal = {"PERSON": {"count": 1, "max_score": 0.85}, "EMAIL_ADDRESS": {"count": 1, "max_score": 1.0}}
+    special = {**personal, "HEALTH_TERM": {"count": 2, "max_score": 0.85}}
+
+    def make(entities=None, **request):
+        return {"request": {**base, **request}, "findings": {"languages": ["en"], "entities": entities or {}},
+                "candidates": candidates}
+
+    return {
+        "clean": make(),
+        "personal": make(personal),
+        "special": make(special),
+        "clean, low risk tolerance": make(risk_tolerance="low"),
+        "personal, EU residency": make(personal, residency="eu"),
+        "clean, latency budget 1200 ms": make(latency_budget_ms=1200),
+    }
+
+
+def timed(fn, n: int) -> list[float]:
+    for _ in range(20):
+        fn()
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def line(name: str, samples: list[float]) -> str:
+    return (f"{name:<34} p50={statistics.median(samples):6.3f} ms  p95={pct(samples, 95):6.3f} ms  "
+            f"p99={pct(samples, 99):6.3f} ms")
+
+
+def main() -> None:
+    engine = EmbeddedEngine.from_dir(ROOT / "policies")
+    print(f"policy {engine.revision[:19]}…, {len(engine.modules)} modules, regopy {regopy.__version__ if hasattr(regopy, '__version__') else ''}")
+    everything_evaluate, everything_query = [], []
+    print("\nEmbeddedEngine.evaluate (what a request pays):")
+    for name, policy_input in make_inputs().items():
+        samples = timed(lambda: engine.evaluate(policy_input), N)
+        everything_evaluate += samples
+        print("  " + line(name, samples))
+    print("  " + line("all inputs", everything_evaluate))
+    print("\nregopy query_bundle alone (the Rego evaluation):")
+    for name, policy_input in make_inputs().items():
+        native = regopy.Input(policy_input)
+
+        def query():
+            engine._runner.set_input(native)
+            return engine._runner.query_bundle(engine._compiled)
+
+        samples = timed(query, N)
+        everything_query += samples
+        print("  " + line(name, samples))
+    print("  " + line("all inputs", everything_query))
+    print(f"\ntarget: <= 1 ms p50 (OPA's guidance for a request-path policy); "
+          f"measured p50 {statistics.median(everything_evaluate):.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
