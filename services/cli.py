@@ -102,7 +102,7 @@ def keys_create(
 
 @policy_app.command("test")
 def policy_test(
-    run: Annotated[Optional[str], typer.Option("--run", help="only tests whose name contains this")] = None,
+    run: Annotated[Optional[str], typer.Option("--run", help="only tests whose name matches this regular expression (like opa test --run)")] = None,
     policy_dir: Annotated[Optional[Path], typer.Option(help="bundle directory (default: DOUANE_POLICY_DIR)")] = None,
 ) -> None:
     """Run every test_* rule of the policy's *_test.rego files."""
