@@ -2,7 +2,12 @@
 AnalyzerEngine (configured as in eval/baselines.py), same texts, same run.
 
 Prints figures, asserts nothing:
-- one text of about 200 B, 2 KB and 32 KB (UTF-8): p50 / p99 per system;
+- one text of about 200 B, 2 KB and 32 KB (UTF-8): p50 / p99 per system, and
+  how many times faster douane is. The 2 KB and 32 KB texts come twice: one
+  customer's paragraph repeated (a ticket thread about one person: douane's
+  name model reads a person's name once and finds its other mentions), and a
+  different customer, order and date in every paragraph (every name must be
+  read by the model). Both systems get the same texts, call by call in turns;
 - a 20-turn conversation where, as in the gateway, the detector receives the
   whole history every turn (texts = all messages so far): the cost of turns
   10 and 20 against the cost of their new message alone, and the cost of the
@@ -54,10 +59,31 @@ ASSISTANT_TURN = (
     "found. You do not need to do anything else; we will write to you as soon as we hear back from them."
 )
 NAMES = ["Peter Müller", "Anna Kowalska", "Luca Bianchi", "Sofie Jansen", "Claire Martin"]
+# For the texts with a new person in every paragraph: names douane's given-name
+# list does not hold, so only the NER model can find them (its costly case).
+GIVEN = ["Jane", "Ngozi", "Kwame", "Hiroshi", "Aroha", "Amara", "Keanu", "Leilani", "Mei"]
+FAMILY = ["Whitfield", "Okafor", "Mensah", "Tanaka", "Ngata", "Diallo", "Kahale", "Akana", "Chen"]
 
 
-def text_of(size: int) -> str:
-    text = (PARAGRAPH * (size // len(PARAGRAPH) + 1)).encode()[:size].decode(errors="ignore")
+def text_of(size: int, varied: bool = False) -> str:
+    """About ``size`` bytes of PARAGRAPH, repeated as it is (one customer's
+    ticket thread) or, with ``varied``, with a different customer, order and
+    date in every paragraph (no two name windows alike)."""
+    if varied:
+        paragraphs = []
+        for n in range(size // len(PARAGRAPH) + 1):
+            # 81 different people before the first comes back.
+            given, family = GIVEN[n % len(GIVEN)], FAMILY[(n + n // len(GIVEN)) % len(FAMILY)]
+            paragraphs.append(
+                PARAGRAPH.replace("Jane Whitfield", f"{given} {family}")
+                .replace("jane.whitfield", f"{given.lower()}.{family.lower()}")
+                .replace("3 March", f"{n % 28 + 1} March")
+                .replace("88-1234", f"88-{1000 + n}")
+            )
+        text = "".join(paragraphs)
+    else:
+        text = PARAGRAPH * (size // len(PARAGRAPH) + 1)
+    text = text.encode()[:size].decode(errors="ignore")
     return text[: text.rfind(" ")] if " " in text else text
 
 
@@ -102,13 +128,32 @@ def timed(fn: Callable[[], object], n: int, warmup: int = 3, setup: Callable[[],
     return out
 
 
-def row(label: str, samples: dict[str, list[float]]) -> None:
+def compared(
+    systems: dict[str, Callable[[list[str]], object]], make_texts: Callable[[], list[str]], n: int, warmup: int = 3
+) -> dict[str, list[float]]:
+    """Wall time in ms of each system on the same new texts, call by call in
+    turns (the order swapped every round), so a busy machine slows both alike."""
+    out: dict[str, list[float]] = {name: [] for name in systems}
+    names = list(systems)
+    for i in range(warmup + n):
+        texts = make_texts()
+        for name in names if i % 2 else reversed(names):
+            start = time.perf_counter()
+            systems[name](texts)
+            if i >= warmup:
+                out[name].append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def row(label: str, samples: dict[str, list[float]]) -> float:
+    """Print one line; return how many times faster douane is (p50)."""
     d, p = samples["douane"], samples["presidio"]
     d50, p50 = statistics.median(d), statistics.median(p)
     print(
-        f"{label:<38} n={len(d):>3}  douane p50 {d50:8.2f} p99 {pct(d, 99):8.2f}   "
-        f"presidio p50 {p50:8.2f} p99 {pct(p, 99):8.2f}   douane/presidio p50 {d50 / p50:5.2f}x"
+        f"{label:<46} n={len(d):>3}  douane p50 {d50:8.2f} p99 {pct(d, 99):8.2f}   "
+        f"presidio p50 {p50:8.2f} p99 {pct(p, 99):8.2f}   douane faster {p50 / d50:5.1f}x"
     )
+    return p50 / d50
 
 
 def main() -> None:
@@ -127,12 +172,18 @@ def main() -> None:
         print(f"build: douane {built_douane:.2f} s, presidio {built_presidio:.2f} s")
         print()
 
+        # The issue's targets: 2 KB at least 10x faster than Presidio, 32 KB at least 5x.
+        targets = {2_000: 10.0, 32_000: 5.0}
+        speedups: list[tuple[str, float, float]] = []
         for size, n in ((200, 200), (2_000, 100), (32_000, 20)):
-            text = text_of(size)
-            samples = {name: timed(lambda f=f: f([fresh(text)]), n) for name, f in systems.items()}
-            row(f"one new text, {len(text.encode())} B", samples)
+            for varied in (False, True) if size in targets else (False,):
+                text = text_of(size, varied)
+                label = f"one new text, {len(text.encode())} B" + (", new person per paragraph" if varied else "")
+                speedup = row(label, compared(systems, lambda text=text: [fresh(text)], n))
+                if size in targets:
+                    speedups.append((label, speedup, targets[size]))
             hit = timed(lambda: detector.detect([text]), n)
-            print(f"{'':<38}        douane, the same text again (cache hit): p50 {statistics.median(hit):.3f} ms")
+            print(f"{'':<46}        douane, the same text again (cache hit): p50 {statistics.median(hit):.3f} ms")
         print()
 
         print("20-turn conversation: the detector gets the whole history each turn")
@@ -160,10 +211,15 @@ def main() -> None:
             row(f"turn {turn}: history warm (douane cache)", warm)
             for name, whole in (("douane", warm["douane"]), ("presidio", cold["presidio"])):
                 ratio = statistics.median(whole) / statistics.median(new_alone[name])
-                print(f"{'':<38}        {name}: turn {turn} costs {ratio:5.1f}x its new messages alone")
+                print(f"{'':<46}        {name}: turn {turn} costs {ratio:5.1f}x its new messages alone")
         totals = {name: timed(lambda hs, f=f: [f(h) for h in hs], 3, warmup=1, setup=lambda: conversation(20))
                   for name, f in systems.items()}
         row("whole conversation (20 detect calls)", totals)
+        print()
+        print("issue targets (p50, same texts, same run):")
+        for label, speedup, target in speedups:
+            verdict = "met" if speedup >= target else "MISSED"
+            print(f"  {label:<46} douane {speedup:5.1f}x faster than Presidio (target >= {target:.0f}x): {verdict}")
     if attempts:
         print(f"WARNING: {len(attempts)} network connection attempts were blocked")
 

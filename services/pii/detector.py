@@ -1,16 +1,20 @@
-"""Personal-data detection for one gateway request.
+"""Personal-data detection for one gateway request, and (``locate``) where
+the data sits, for pseudonymisation.
 
 Each distinct message is scanned once (findings are cached by an HMAC of the
 message, so a resent conversation history costs nothing), in order of cost:
 normalise, identify the language, then the checksum-validated identifiers,
-the special-category lexicons and last the person-name scanner. Only entity
-types, counts and scores leave this module.
+the special-category lexicons and last the person-name scanner. From
+``detect`` only entity types, counts and scores leave this module; ``locate``
+gives the pseudonymiser offsets into the one text it was handed, and keeps
+nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +27,10 @@ from services.pii.hits import Hit, Scanner
 from services.pii.identifiers import IdentifierScanner
 from services.pii.language import LanguageIdentifier
 from services.pii.names import NameScanner
+from services.pii.names.scanner import UNSCANNED_BY_NER
 from services.pii.normalise import Normaliser
 from services.pii.overlaps import drop_contained
+from services.pii.spans import Span, spans_of
 from services.pii.special import SpecialCategoryScanner
 
 logger = logging.getLogger(__name__)
@@ -100,22 +106,60 @@ class Detector:
             raise _detection_error(exc) from None
         return Findings.aggregate(languages, detections)
 
+    def locate(self, text: str, entity_types: Collection[str]) -> list[Span]:
+        """Where hits of ``entity_types`` (scoring at least ``min_score``) sit in
+        ``text``: non-overlapping spans sorted by start, in the offsets of
+        ``text`` as given (``text[span.start:span.end]`` is the value as
+        written, invisible characters inside it included).
+
+        For pseudonymisation: nothing is cached or logged. Any failure,
+        including offsets that cannot be mapped back exactly through the
+        normalisation, raises DetectionError (fail closed).
+        """
+        if (
+            not isinstance(text, str)
+            or isinstance(entity_types, str)
+            or not all(isinstance(e, str) for e in entity_types)
+        ):
+            raise DetectionError("locate() takes a text and a collection of entity type names")
+        wanted = frozenset(entity_types)
+        if not wanted or not text.strip():
+            return []
+        try:
+            self._check_length(text)
+            normalised, offsets = self._normalise.with_offsets(text)
+            _, hits = self._hits(normalised)
+            if "PERSON" in wanted and any(h.entity == UNSCANNED_BY_NER for h in hits):
+                raise DetectionError(
+                    "the text is too long for the name model to read whole; its names cannot all be located"
+                )
+            chosen = [h for h in hits if h.entity in wanted and h.score >= self._config.min_score]
+            return spans_of(chosen, offsets.original)
+        except Exception as exc:  # noqa: BLE001 - any failure must fail closed
+            raise _detection_error(exc) from None
+
     def _scan_message(self, text: str) -> MessageFindings:
+        self._check_length(text)
+        language, kept = self._hits(self._normalise(text))
+        return MessageFindings(
+            language=language,
+            detections=tuple((h.entity, h.score) for h in kept if h.score >= self._config.min_score),
+        )
+
+    def _check_length(self, text: str) -> None:
         if len(text) > self._config.max_message_chars:
             raise DetectionError(
                 f"a message of {len(text)} characters exceeds the detector's limit of "
                 f"{self._config.max_message_chars}"
             )
-        normalised = self._normalise(text)
+
+    def _hits(self, normalised: str) -> tuple[str, list[Hit]]:
+        """The language, and every hit that survives overlaps, in normalised offsets."""
         language = self._languages.identify(normalised)
         ranked: list[tuple[int, Hit]] = []
         for rank, scanner in enumerate(reversed(self._scanners)):
             ranked.extend((rank, hit) for hit in scanner.scan(normalised, language))
-        kept = self._raise_terms_about_identified_people(drop_contained(ranked))
-        return MessageFindings(
-            language=language,
-            detections=tuple((h.entity, h.score) for h in kept if h.score >= self._config.min_score),
-        )
+        return language, self._raise_terms_about_identified_people(drop_contained(ranked))
 
     def _raise_terms_about_identified_people(self, hits: list[Hit]) -> list[Hit]:
         config = self._config

@@ -68,8 +68,7 @@ class LanguageIdentifier:
     def _identify(self, text: str) -> str:
         if not isinstance(text, str):
             return UNDETERMINED
-        letters = sum(1 for ch in text[:4096] if ch.isalpha())
-        if letters < self._thresholds.min_letters:
+        if not _has_letters(text[:4096], self._thresholds.min_letters):
             return UNDETERMINED
         # The opening 16 KB decide (0.1 s for 1 MB otherwise); lone surrogates
         # from lenient decoding cannot be encoded by the model.
@@ -84,3 +83,13 @@ class LanguageIdentifier:
             else self._thresholds.min_probability
         )
         return best if probability >= needed else UNDETERMINED
+
+
+def _has_letters(text: str, needed: int) -> bool:
+    """At least ``needed`` letters; stops counting there."""
+    for ch in text:
+        if ch.isalpha():
+            needed -= 1
+            if needed <= 0:
+                return True
+    return needed <= 0

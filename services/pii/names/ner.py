@@ -1,4 +1,7 @@
-"""Person names found by a spaCy NER model, fed only what can hold a name.
+"""Person names found by a spaCy NER model, fed only what can hold a name:
+the few tokens around each capitalised word that is not an everyday word
+(`name_windows`, `find_persons`), and a name's later mentions found from its
+first (`propagated`), since the model is what a scan spends its time on.
 
 spaCy is used directly, not through Presidio: Presidio's spaCy engine runs the
 whole pipeline (tagger, parser, lemmatizer: half the time, no effect on
@@ -8,12 +11,14 @@ PERSON spans of one component.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from services.pii.errors import DetectionError
 from services.pii.hits import Hit
@@ -23,7 +28,7 @@ PERSON = "PERSON"
 # Segment boundaries: sentence ends and line breaks. Cheap on purpose; the
 # model gets its own context inside each segment.
 _SEGMENT_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_CAPITALISED = re.compile(r"\b[^\W\d_][\w'’-]*")
+CAPITALISED = re.compile(r"\b[^\W\d_][\w'’-]*")
 _SPACE = re.compile(r"\s")
 
 
@@ -91,47 +96,110 @@ def _cut(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int,
         yield start, text[start:end]
 
 
-def may_hold_name(piece: str, non_names: frozenset[str]) -> bool:
-    """True when the piece has a capitalised word that is not an everyday word."""
-    for match in _CAPITALISED.finditer(piece):
-        word = match.group()
-        if word[0].isupper() and any(c.islower() for c in word) and word.casefold() not in non_names:
-            return True
-    return False
-
-
 _WORD = re.compile(r"\S+")
 
 
-def name_windows(piece: str, non_names: frozenset[str], context_words: int) -> list[tuple[int, str]]:
-    """(offset in piece, text) of the stretches around possible names.
+@dataclass(frozen=True)
+class Window:
+    """A stretch of text around possible names, and those names' words."""
+
+    start: int  # offset in the scanned text
+    text: str
+    names: tuple[tuple[int, int, str], ...]  # (start, end, word) of the possible-name words in it
+
+
+def name_words(chunk: str, non_names: frozenset[str]) -> list[tuple[int, int, str]]:
+    """(start, end, word) of the capitalised words in a chunk that are not everyday words."""
+    return [
+        (m.start(), m.end(), m.group())
+        for m in CAPITALISED.finditer(chunk)
+        if m.group()[0].isupper()
+        and any(c.islower() for c in m.group())
+        and m.group().casefold() not in non_names
+    ]
+
+
+def name_windows(
+    text: str,
+    piece_start: int,
+    piece_end: int,
+    non_names: frozenset[str],
+    context: tuple[int, int],
+    settled: bytearray | None = None,
+) -> list[Window]:
+    """The stretches of text[piece_start:piece_end] around possible names.
 
     The model costs per token, and a name needs only a few words of context:
-    each capitalised word that is not an everyday word gets ``context_words``
-    words on either side; overlapping stretches merge.
+    each capitalised word that is not an everyday word gets ``context`` =
+    (before, after) words around it; overlapping stretches merge. A word
+    whose first character is marked in ``settled`` (already a confident
+    name) is not a reason for a window.
     """
-    words = [(m.start(), m.end()) for m in _WORD.finditer(piece)]
+    before, after = context
+    piece = text[piece_start:piece_end]
+    found = [
+        (piece_start + s, piece_start + e, w)
+        for s, e, w in name_words(piece, non_names)
+        if settled is None or not settled[piece_start + s]
+    ]
+    if not found:
+        return []
+    chunks = [(piece_start + m.start(), piece_start + m.end()) for m in _WORD.finditer(piece)]
+    starts = [start for start, _ in chunks]
     spans: list[list[int]] = []
-    for index, (start, end) in enumerate(words):
-        if not may_hold_name(piece[start:end], non_names):
-            continue
-        first = words[max(0, index - context_words)][0]
-        last = words[min(len(words) - 1, index + context_words)][1]
+    names: list[list[tuple[int, int, str]]] = []
+    for name in found:
+        index = bisect.bisect_right(starts, name[0]) - 1  # the whitespace-separated word holding it
+        first = chunks[max(0, index - before)][0]
+        last = chunks[min(len(chunks) - 1, index + after)][1]
         if spans and first <= spans[-1][1]:
             spans[-1][1] = max(spans[-1][1], last)
+            names[-1].append(name)
         else:
             spans.append([first, last])
-    return [(start, piece[start:end]) for start, end in spans]
+            names.append([name])
+    return [Window(s, text[s:e], tuple(n)) for (s, e), n in zip(spans, names, strict=True)]
+
+
+def propagated(window: Window, person_words: frozenset[str], score: float) -> list[Hit]:
+    """PERSON hits for a window whose possible names are all words the model
+    already read as part of a person's name elsewhere in the same text: each
+    run of such words, separated by spaces only, is one name."""
+    hits: list[Hit] = []
+    run: list[tuple[int, int, str]] = []
+    for item in (*window.names, None):
+        if (
+            item is not None
+            and item[2] in person_words
+            and (not run or _only_spaces(window, run[-1][1], item[0]))
+        ):
+            run.append(item)
+            continue
+        if run:
+            hits.append(Hit(PERSON, run[0][0], run[-1][1], score))
+            run = []
+        if item is not None and item[2] in person_words:
+            run.append(item)
+    return hits
+
+
+def _only_spaces(window: Window, end: int, start: int) -> bool:
+    gap = window.text[end - window.start : start - window.start]
+    return gap != "" and gap.strip(" \t\u00a0") == ""
 
 
 def find_persons(
     model: NerModel,
-    pieces: Sequence[tuple[int, str]],
+    windows: Sequence[Window],
     non_names: frozenset[str],
     score: float,
+    context: tuple[int, int],
 ) -> list[Hit]:
+    """PERSON hits in the windows, each read by the model with ``context`` =
+    (before, after) tokens around its possible names and no more."""
     hits: list[Hit] = []
-    docs = model.nlp.pipe((piece for _, piece in pieces), batch_size=64)
+    pieces = [_tokens_around_names(model.nlp, window, context) for window in windows]
+    docs = model.nlp.pipe((doc for _, doc in pieces), batch_size=64)
     for (offset, _), doc in zip(pieces, docs, strict=True):
         for ent in doc.ents:
             if ent.label_ not in model.labels:
@@ -142,6 +210,25 @@ def find_persons(
                 end = offset + tokens[-1].idx + len(tokens[-1].text)
                 hits.append(Hit(PERSON, start, end, score))
     return hits
+
+
+def _tokens_around_names(nlp: Language, window: Window, context: tuple[int, int]) -> tuple[int, Doc]:
+    """(offset in the text, tokens) of the window, cut to ``context`` tokens
+    before its first possible name and after its last.
+
+    Windows are cut at words, and a word may be several tokens ("(anna@x.org),"
+    is three): the model costs per token, so the tokenised window is cut again.
+    """
+    doc = nlp.make_doc(window.text)
+    first = doc.char_span(window.names[0][0] - window.start, window.names[0][1] - window.start, alignment_mode="expand")
+    last = doc.char_span(window.names[-1][0] - window.start, window.names[-1][1] - window.start, alignment_mode="expand")
+    if first is None or last is None:
+        return window.start, doc
+    start = max(0, first.start - context[0])
+    end = min(len(doc), last.end + context[1])
+    if start == 0 and end == len(doc):
+        return window.start, doc
+    return window.start + doc[start].idx, doc[start:end].as_doc()
 
 
 def _trim(tokens: list, non_names: frozenset[str]) -> list:

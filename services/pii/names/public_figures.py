@@ -70,9 +70,8 @@ class PublicFigures:
         name = _POSSESSIVE.sub("", normalise(raw))
         if not name:
             return False
-        before = _words(text[max(0, hit.start - 80) : hit.start])
-        after = _words(text[hit.end : hit.end + 80])
-        previous = before[-1] if before else ""
+        previous = _last_word(text[max(0, hit.start - 80) : hit.start])
+        following = _first_word(text[hit.end : hit.end + 80])
         # A private relation right before the name wins: "our customer Giuseppe Verdi".
         if previous in self.private_cues:
             return False
@@ -87,7 +86,7 @@ class PublicFigures:
             first = name.split()[0]
             if first in self.saint_words or previous in self.saint_words:
                 return True
-            if previous in self.place_before or (after and after[0] in self.place_after):
+            if previous in self.place_before or (following and following in self.place_after):
                 return True
         # Figures: the full name, or the surname alone for the best known.
         candidates = _forms(name, language)
@@ -129,8 +128,17 @@ def _forms(name: str, language: str) -> set[str]:
     return forms
 
 
-def _words(text: str) -> list[str]:
-    return [normalise(w) for w in _WORD.findall(text)]
+def _last_word(text: str) -> str:
+    """The last word of the text, normalised ("" if none)."""
+    last = None
+    for last in _WORD.finditer(text):
+        pass
+    return normalise(last.group()) if last else ""
+
+
+def _first_word(text: str) -> str:
+    first = _WORD.search(text)
+    return normalise(first.group()) if first else ""
 
 
 def _normalised(names: Iterable[str]) -> frozenset[str]:
