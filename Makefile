@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test bench eval clean
+.PHONY: install run test bench bench-proxy eval clean
 
 $(BIN)/douane: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,18 @@ bench: install
 	$(BIN)/python bench/route_latency.py
 	$(BIN)/python bench/pii_detection.py
 
+## bench-proxy: latency douane and LiteLLM's proxy add over a fake upstream (LiteLLM in its own venv)
+bench-proxy: install .venv-litellm/bin/litellm
+	$(BIN)/python bench/proxy_latency.py
+
+# LiteLLM pins versions that would fight ours: it gets a venv of its own.
+.venv-litellm/bin/litellm:
+	$(PYTHON) -m venv .venv-litellm
+	.venv-litellm/bin/pip install --quiet 'litellm[proxy]'
+
 ## eval: detection quality on the labelled set in eval/pii (exits non-zero below target)
 eval: install
 	$(BIN)/python eval/pii_report.py
 
 clean:
-	rm -rf $(VENV) var *.egg-info
+	rm -rf $(VENV) .venv-litellm var *.egg-info

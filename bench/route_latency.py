@@ -113,7 +113,7 @@ def run(database_url: str) -> None:
     policy_input = {
         "request": policy_request(principal, request),
         "findings": detector.detect([SHORT]).to_policy_input(),
-        "candidates": build_candidates(runtime.catalog, estimate_usage(request, 256)),
+        "candidates": build_candidates(runtime.catalog, estimate_usage(request, 256), runtime.endpoint_health),
     }
     report("policy: evaluate (embedded, compiled)", timed(lambda: policy.evaluate(policy_input), 500))
 

@@ -131,6 +131,7 @@ def douane_system() -> System:
     from services.keys.models import Role
     from services.keys.service import Principal
     from services.pii import DetectionError, build_detector
+    from services.providers.health import EndpointHealth
     from services.routing.candidates import build_candidates
     from services.routing.catalog import load_catalog
     from services.routing.schemas import ChatCompletionRequest
@@ -142,6 +143,7 @@ def douane_system() -> System:
     detector = build_detector()
     engine = load_engine("embedded", ROOT / "policies")
     catalog = load_catalog(ROOT / "config" / "endpoints.yaml")
+    health = EndpointHealth()  # no calls made: catalog priors, all healthy
     principal = Principal(key_id="k_eval000000000000", tenant="eval", role=Role.app)
 
     def judge(text: str) -> Judgement:
@@ -154,7 +156,7 @@ def douane_system() -> System:
         policy_input = {
             "request": policy_request(principal, request),
             "findings": findings.to_policy_input(),
-            "candidates": build_candidates(catalog, usage),
+            "candidates": build_candidates(catalog, usage, health),
         }
         try:
             decision = engine.evaluate(policy_input)

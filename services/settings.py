@@ -36,10 +36,19 @@ class Settings(BaseSettings):
     opa_url: str | None = None
     policy_dir: Path = Path("policies")
     endpoints_file: Path = Path("config/endpoints.yaml")
+    # Reload the policy when a file under policy_dir changes (same checks as
+    # POST /v1/policy/reload: compile, policy check, the policy's own tests).
+    policy_watch: bool = True
     # Requests larger than this are refused with 413 before any parsing.
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     # Output tokens assumed for the cost estimate when the request sets no max_tokens.
     default_output_tokens: int = Field(default=256, gt=0)
+    # Upstream timeouts, in seconds: to open a connection, between two bytes
+    # of an answer (a stream's gaps too), and for a whole exchange.
+    upstream_connect_timeout_s: float = Field(default=5.0, gt=0)
+    upstream_read_timeout_s: float = Field(default=60.0, gt=0)
+    upstream_total_timeout_s: float = Field(default=600.0, gt=0)
+    upstream_max_connections: int = Field(default=200, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -93,3 +93,25 @@ def new_tenant() -> str:
 @pytest.fixture
 def tenant() -> str:
     return new_tenant()
+
+
+GatewayMaker = Callable[..., LiveGateway]
+
+
+@pytest.fixture
+def make_gateway(database_url: str, real_detector: Detector, policy_engine: PolicyEngine) -> Iterator[GatewayMaker]:
+    """A gateway of the test's own (own runtime, endpoint health and metrics),
+    for tests that change live state the shared ``gateway`` must not see."""
+    stops = []
+
+    def make(settings: dict | None = None, **collaborators) -> LiveGateway:
+        collaborators.setdefault("detector", real_detector)
+        if not (settings or {}).get("policy_dir"):
+            collaborators.setdefault("policy", policy_engine)
+        live, stop = serve_in_thread(build_runtime(make_settings(database_url, **(settings or {})), **collaborators))
+        stops.append(stop)
+        return live
+
+    yield make
+    for stop in reversed(stops):
+        stop()

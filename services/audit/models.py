@@ -3,8 +3,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, Index, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.db import Base, JSONDoc
 
@@ -44,9 +44,41 @@ class DecisionRecord(Base):
     policy_engine: Mapped[str] = mapped_column(String(16))
     policy_revision: Mapped[str | None] = mapped_column(String(80), nullable=True)
     decision_latency_ms: Mapped[float] = mapped_column(Float)
+    # What happened when the decision was executed (chat completions only), once it has.
+    outcome: Mapped[OutcomeRecord | None] = relationship(viewonly=True, lazy="selectin")
 
     __table_args__ = (
         # The auditor's usual walk: one tenant, newest first, keyset-paged.
         Index("ix_decisions_tenant_created_id", "tenant", "created_at", "id"),
         Index("ix_decisions_created_id", "created_at", "id"),
+    )
+
+
+class OutcomeRecord(Base):
+    """What happened when a decision was executed: written once, after the
+    answer completed (for a stream, when it ended). Holds no text: endpoints,
+    statuses, token counts, cost and latencies. Append-only like the decisions."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    decision_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("decisions.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tenant: Mapped[str] = mapped_column(String(64))
+    # ok | upstream_error | exhausted | timeout | truncated | client_disconnected | gateway_error
+    status: Mapped[str] = mapped_column(String(24))
+    endpoint: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the endpoint that answered
+    upstream_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Every endpoint tried, in order: {endpoint, status, error_type, reason, latency_ms}.
+    attempts: Mapped[list] = mapped_column(JSONDoc)
+    stream: Mapped[bool] = mapped_column(Boolean)
+    input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ttft_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    total_ms: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        UniqueConstraint("decision_id", name="uq_outcomes_decision_id"),
+        Index("ix_outcomes_tenant_created_id", "tenant", "created_at", "id"),
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from services.audit.models import DecisionRecord
+from services.audit.models import DecisionRecord, OutcomeRecord
 
 
 @dataclass(frozen=True)
@@ -54,3 +54,32 @@ def page(session: Session, filters: DecisionFilter, after: Cursor | None, limit:
         )
     query = query.order_by(DecisionRecord.created_at.desc(), DecisionRecord.id.desc()).limit(limit)
     return list(session.scalars(query))
+
+
+def add_outcome(session: Session, outcome: OutcomeRecord) -> None:
+    session.add(outcome)
+    session.flush()
+
+
+def get_outcome(session: Session, decision_id: uuid.UUID) -> OutcomeRecord | None:
+    return session.scalar(select(OutcomeRecord).where(OutcomeRecord.decision_id == decision_id))
+
+
+def recorded_policy_inputs(session: Session, since: datetime, tenant: str | None = None, batch: int = 1000):
+    """Every decision since ``since`` that reached the policy (its input was
+    recorded), oldest first, streamed in batches; for policy what-if replays."""
+    query = (
+        select(
+            DecisionRecord.id,
+            DecisionRecord.policy_input,
+            DecisionRecord.plan,
+            DecisionRecord.sensitivity,
+            DecisionRecord.gdpr_categories,
+        )
+        .where(DecisionRecord.created_at >= since, DecisionRecord.policy_input.is_not(None))
+        .order_by(DecisionRecord.created_at, DecisionRecord.id)
+        .execution_options(yield_per=batch)
+    )
+    if tenant is not None:
+        query = query.where(DecisionRecord.tenant == tenant)
+    yield from session.execute(query)

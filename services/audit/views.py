@@ -4,13 +4,15 @@ and what an auditor sees cannot drift apart."""
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 
-from services.audit.models import DecisionRecord
+from services.audit.models import DecisionRecord, OutcomeRecord
 from services.routing.schemas import (
+    AttemptView,
     CandidateView,
     DecisionView,
     ErrorInfo,
+    OutcomeView,
     PolicyRef,
     RouteChoice,
     UsageEstimate,
@@ -38,14 +40,37 @@ def _candidates(record: DecisionRecord) -> list[CandidateView]:
     ]
 
 
+def _utc_iso(moment: datetime) -> str:
+    if moment.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat()
+
+
+def outcome_view(outcome: OutcomeRecord | None) -> OutcomeView | None:
+    if outcome is None:
+        return None
+    usage = None
+    if outcome.input_tokens is not None and outcome.output_tokens is not None:
+        usage = UsageEstimate(input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens)
+    return OutcomeView(
+        status=outcome.status,
+        created_at=_utc_iso(outcome.created_at),
+        endpoint=outcome.endpoint,
+        upstream_status=outcome.upstream_status,
+        attempts=[AttemptView(**attempt) for attempt in outcome.attempts],
+        stream=outcome.stream,
+        usage=usage,
+        cost_usd=outcome.cost_usd,
+        ttft_ms=outcome.ttft_ms,
+        total_ms=outcome.total_ms,
+    )
+
+
 def decision_view(record: DecisionRecord) -> DecisionView:
     output = record.policy_output or {}
-    created = record.created_at
-    if created.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC
-        created = created.replace(tzinfo=timezone.utc)
     return DecisionView(
         decision_id=str(record.id),
-        created_at=created.isoformat(),
+        created_at=_utc_iso(record.created_at),
         allowed=record.allowed,
         status=record.status,
         route=RouteChoice(endpoint=record.endpoint, fallbacks=list(record.plan[1:])),
@@ -59,4 +84,5 @@ def decision_view(record: DecisionRecord) -> DecisionView:
         candidates=_candidates(record),
         policy=PolicyRef(engine=record.policy_engine, revision=record.policy_revision),
         error=ErrorInfo(**record.error) if record.error else None,
+        outcome=outcome_view(record.outcome),
     )

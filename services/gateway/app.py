@@ -4,19 +4,30 @@ collaborators it needs, nothing at import time."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from policy import PolicyEngine, load_engine
+from policy.reload import PolicyReloader, PolicyWatcher
 from services.audit.endpoints import router as audit_router
 from services.db import make_engine, make_sessionmaker
 from services.gateway import health
 from services.gateway.body_limit import BodyLimitMiddleware
 from services.gateway.errors import install_error_handlers
+from services.gateway.metrics import Metrics
+from services.gateway.metrics import router as metrics_router
 from services.gateway.runtime import Runtime
 from services.pii import Detector, build_detector
+from services.providers.client import upstream_lifespan
+from services.providers.endpoints import router as providers_router
+from services.providers.health import EndpointHealth
+from services.policy.endpoints import router as policy_router
+from services.routing.candidates import build_candidates
 from services.routing.catalog import load_catalog
 from services.routing.endpoints import router as routing_router
+from services.routing.schemas import UsageEstimate
 from services.settings import Settings
 
 log = logging.getLogger("douane.gateway")
@@ -41,23 +52,55 @@ def build_runtime(
     policy = policy or load_engine(settings.policy_engine, settings.policy_dir, settings.opa_url)
     detector = detector or build_detector()
     db_engine = make_engine(settings.database_url)
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         catalog=catalog,
         detector=detector,
         policy=policy,
         db_engine=db_engine,
         sessions=make_sessionmaker(db_engine),
+        endpoint_health=EndpointHealth(),
+        metrics=Metrics(),
     )
+    runtime.metrics.watch(runtime)
+    runtime.policy_reloader = PolicyReloader(
+        policy_dir=settings.policy_dir,
+        build=lambda directory: load_engine(settings.policy_engine, directory, settings.opa_url),
+        current=lambda: runtime.policy,
+        install=runtime.install_policy,
+        # Offline candidates (catalog priors, all healthy) for the reload's fixture check.
+        fixture_candidates=build_candidates(catalog, UsageEstimate(input_tokens=500, output_tokens=300), EndpointHealth()),
+    )
+    return runtime
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The upstream client for the app's lifetime, and the policy file watch
+    when DOUANE_POLICY_WATCH is on."""
+    runtime: Runtime = app.state.runtime
+    watcher = None
+    if runtime.settings.policy_watch and runtime.policy_reloader is not None:
+        watcher = PolicyWatcher(runtime.settings.policy_dir, runtime.policy_reloader)
+        watcher.start()
+    try:
+        async with upstream_lifespan(app):
+            yield
+    finally:
+        if watcher is not None:
+            watcher.stop()
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="douane", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(title="douane", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
     install_error_handlers(app)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     app.include_router(routing_router)
     app.include_router(audit_router)
+    app.include_router(providers_router)
+    app.include_router(policy_router)
     return app

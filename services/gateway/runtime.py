@@ -3,15 +3,23 @@ routes through dependencies, never a module-level global."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
+import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from policy import PolicyEngine
+from policy.reload import PolicyReloader
 from services.pii import Detector
+from services.providers.health import EndpointHealth
 from services.routing.catalog import Catalog
 from services.settings import Settings
+
+if TYPE_CHECKING:  # gateway.metrics serves /metrics through deps, which import this module
+    from services.gateway.metrics import Metrics
 
 
 @dataclass
@@ -22,3 +30,16 @@ class Runtime:
     policy: PolicyEngine
     db_engine: Engine
     sessions: sessionmaker
+    endpoint_health: EndpointHealth
+    metrics: Metrics
+    # The pooled HTTP client for upstream calls, open for the app's lifetime
+    # (set by the lifespan in services.providers.client; None when not serving).
+    upstream: httpx.AsyncClient | None = None
+    # Live policy (set by build_runtime): reloads swap `policy` through
+    # install_policy, one assignment, so a request sees the old or the new.
+    policy_reloader: PolicyReloader | None = None
+    policy_loaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def install_policy(self, engine: PolicyEngine) -> None:
+        self.policy_loaded_at = datetime.now(timezone.utc)
+        self.policy = engine

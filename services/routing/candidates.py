@@ -4,27 +4,33 @@ request's estimated cost."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from services.routing.catalog import Catalog, Endpoint
+from services.routing.catalog import Catalog
 from services.routing.schemas import UsageEstimate
+
+if TYPE_CHECKING:  # providers.health imports EndpointState from here
+    from services.providers.health import EndpointHealth
 
 
 @dataclass(frozen=True)
 class EndpointState:
+    """What the gateway knows about an endpoint right now. ``latency_p95_ms``
+    is the catalog's prior until enough real calls replace it."""
+
     latency_p95_ms: int
     healthy: bool
+    breaker: str = "closed"  # closed | open | half_open
+    ttft_p95_ms: int | None = None
+    latency_samples: int = 0
+    consecutive_failures: int = 0
+    last_failure: str | None = None
 
 
-def endpoint_state(endpoint: Endpoint) -> EndpointState:
-    # Live latency and health come from real calls once the proxy forwards
-    # (rolling p95, circuit breaker); until then the catalog's prior stands.
-    return EndpointState(latency_p95_ms=endpoint.latency_p95_ms, healthy=True)
-
-
-def build_candidates(catalog: Catalog, usage: UsageEstimate) -> list[dict]:
+def build_candidates(catalog: Catalog, usage: UsageEstimate, health: EndpointHealth) -> list[dict]:
     candidates = []
     for e in catalog.endpoints:
-        state = endpoint_state(e)
+        state = health.state(e)
         candidates.append(
             {
                 "id": e.id,

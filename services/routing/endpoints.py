@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.audit.views import decision_view
 from services.gateway.deps import AppKey, RuntimeDep, SessionDep
 from services.gateway.errors import AuthenticationRequired, BadRequest, Forbidden, ServiceUnavailable, responses
-from services.routing.candidates import endpoint_state
 from services.routing.schemas import ChatCompletionRequest, DecisionView
 from services.routing.service import UnknownModel, decide
 
@@ -41,8 +42,11 @@ class EndpointView(BaseModel):
     region: str
     self_hosted: bool
     price: dict[str, float]
-    latency_p95_ms: int
-    healthy: bool
+    latency_p95_ms: int = Field(description="rolling p95 of real calls once there are enough; the catalog's prior before")
+    healthy: bool = Field(description="false while the circuit breaker is open")
+    breaker: Literal["closed", "open", "half_open"]
+    ttft_p95_ms: int | None = Field(description="rolling p95 time to first token; null until enough real calls")
+    latency_samples: int = Field(description="successful calls in the rolling window")
 
 
 class EndpointList(BaseModel):
@@ -58,7 +62,7 @@ class EndpointList(BaseModel):
 def endpoints(_principal: AppKey, runtime: RuntimeDep) -> EndpointList:
     views = []
     for e in runtime.catalog.endpoints:
-        state = endpoint_state(e)
+        state = runtime.endpoint_health.state(e)
         views.append(
             EndpointView(
                 id=e.id,
@@ -70,6 +74,9 @@ def endpoints(_principal: AppKey, runtime: RuntimeDep) -> EndpointList:
                 price=e.price.model_dump(),
                 latency_p95_ms=state.latency_p95_ms,
                 healthy=state.healthy,
+                breaker=state.breaker,
+                ttft_p95_ms=state.ttft_p95_ms,
+                latency_samples=state.latency_samples,
             )
         )
     return EndpointList(data=views)

@@ -103,6 +103,29 @@ class ErrorInfo(BaseModel):
     message: str
 
 
+class AttemptView(BaseModel):
+    endpoint: str
+    status: int | None
+    error_type: str | None
+    reason: str | None
+    latency_ms: float
+
+
+class OutcomeView(BaseModel):
+    """What happened when a chat completion was forwarded."""
+
+    status: str
+    created_at: str
+    endpoint: str | None
+    upstream_status: int | None
+    attempts: list[AttemptView]
+    stream: bool
+    usage: UsageEstimate | None
+    cost_usd: float | None
+    ttft_ms: float | None
+    total_ms: float
+
+
 class DecisionView(BaseModel):
     """A decision as apps get it from ``/v1/route`` and auditors read it back."""
 
@@ -121,3 +144,4 @@ class DecisionView(BaseModel):
     candidates: list[CandidateView]
     policy: PolicyRef
     error: ErrorInfo | None = None
+    outcome: OutcomeView | None = None

@@ -77,18 +77,20 @@ def decide(
         policy_engine=engine.name,
         policy_revision=engine.revision,
     )
+    timing = _StageTimes(started)
     try:
         findings = runtime.detector.detect(request.texts())
     except DetectionError as exc:
         log.error("decision %s: detection failed: %s", record.id, exc)
         record.error = {"type": "detection_failed", "message": "personal-data detection failed; nothing was forwarded"}
-        return _finish(session, record, started)
+        return _finish(runtime, session, record, timing.detected())
+    timing.detected()
 
     record.entities = {name: finding.count for name, finding in sorted(findings.entities.items())}
     policy_input = {
         "request": policy_request(principal, request),
         "findings": findings.to_policy_input(),
-        "candidates": build_candidates(runtime.catalog, usage),
+        "candidates": build_candidates(runtime.catalog, usage, runtime.endpoint_health),
     }
     record.policy_input = policy_input
     try:
@@ -96,14 +98,15 @@ def decide(
     except PolicyError as exc:
         log.error("decision %s: policy evaluation failed: %s", record.id, exc)
         record.error = {"type": "policy_failed", "message": f"the policy could not decide; nothing was forwarded: {exc}"}
-        return _finish(session, record, started)
+        return _finish(runtime, session, record, timing.decided())
     except Exception as exc:  # noqa: BLE001 - an engine bug is still a decision: refused and recorded
         log.error("decision %s: policy engine raised %s", record.id, type(exc).__name__)
         record.error = {
             "type": "policy_failed",
             "message": f"the policy engine failed ({type(exc).__name__}); nothing was forwarded",
         }
-        return _finish(session, record, started)
+        return _finish(runtime, session, record, timing.decided())
+    timing.decided()
 
     costs = {c["id"]: c["estimated_cost_usd"] for c in policy_input["candidates"]}
     record.policy_output = decision.document
@@ -114,10 +117,43 @@ def decide(
     record.status = "routed" if decision.plan else "denied"
     record.endpoint = decision.plan[0] if decision.plan else None
     record.estimated_cost_usd = costs[decision.plan[0]] if decision.plan else None
-    return _finish(session, record, started)
+    return _finish(runtime, session, record, timing)
 
 
-def _finish(session: Session, record: DecisionRecord, started: float) -> DecisionRecord:
-    record.decision_latency_ms = round((time.perf_counter() - started) * 1000, 3)
+class _StageTimes:
+    """Where a decision's time went, for the metrics: detection, then policy
+    (candidates and evaluation), then audit (the decision row's add and flush).
+    A stage that did not run counts as 0."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.detection_ms = 0.0
+        self.policy_ms = 0.0
+        self._mark = started
+
+    def _lap(self) -> float:
+        now = time.perf_counter()
+        elapsed, self._mark = (now - self._mark) * 1000, now
+        return elapsed
+
+    def detected(self) -> _StageTimes:
+        self.detection_ms = self._lap()
+        return self
+
+    def decided(self) -> _StageTimes:
+        self.policy_ms = self._lap()
+        return self
+
+
+def _finish(runtime: Runtime, session: Session, record: DecisionRecord, timing: _StageTimes) -> DecisionRecord:
+    record.decision_latency_ms = round((time.perf_counter() - timing.started) * 1000, 3)
+    audit_started = time.perf_counter()
     audit_repository.add(session, record)
+    runtime.metrics.observe_decision(
+        detection_ms=timing.detection_ms,
+        policy_ms=timing.policy_ms,
+        audit_ms=(time.perf_counter() - audit_started) * 1000,
+        sensitivity=record.sensitivity or "unknown",
+        status=record.status,
+    )
     return record
