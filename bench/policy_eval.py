@@ -89,11 +89,14 @@ def main() -> None:
     for name, policy_input in make_inputs().items():
         native = regopy.Input(policy_input)
 
+        slot = engine._slots.get()  # one slot, held for the whole measurement
+
         def query():
-            engine._runner.set_input(native)
-            return engine._runner.query_bundle(engine._compiled)
+            slot.runner.set_input(native)
+            return slot.runner.query_bundle(slot.compiled)
 
         samples = timed(query, N)
+        engine._slots.put(slot)
         everything_query += samples
         print("  " + line(name, samples))
     print("  " + line("all inputs", everything_query))
@@ -101,5 +104,35 @@ def main() -> None:
           f"measured p50 {statistics.median(everything_evaluate):.3f} ms")
 
 
+
+
+def throughput(engine: EmbeddedEngine, policy_input: dict, threads: int, seconds: float = 3.0) -> float:
+    """Evaluations per second with `threads` callers at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    deadline = time.perf_counter() + seconds
+
+    def loop() -> int:
+        n = 0
+        while time.perf_counter() < deadline:
+            engine.evaluate(policy_input)
+            n += 1
+        return n
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        total = sum(pool.map(lambda _: loop(), range(threads)))
+    return total / seconds
+
+
+def concurrency() -> None:
+    policy_input = make_inputs()["personal"]
+    print("\nthroughput under concurrency (evaluations/s; regopy releases the GIL, slots run in parallel):")
+    for slots in (1, 4):
+        engine = EmbeddedEngine.from_dir(ROOT / "policies", slots=slots)
+        figures = ", ".join(f"{t} callers {throughput(engine, policy_input, t):6.0f}/s" for t in (1, 4, 10))
+        print(f"  {slots} slot{'s' if slots > 1 else ' '}: {figures}")
+
+
 if __name__ == "__main__":
     main()
+    concurrency()

@@ -3,15 +3,22 @@
 The policy is compiled once per revision with Interpreter.build and each
 request runs the compiled plan with query_bundle (~10x cheaper than query,
 which recompiles). regopy interpreters are not thread-safe: two threads
-sharing one were measured returning each other's decisions. Every evaluation
-therefore runs set_input + query_bundle + reading the output under one lock.
+sharing one were measured returning each other's decisions. So the engine
+keeps a small pool of slots, each with its own compiled bundle and runner,
+and an evaluation holds one slot for set_input + query_bundle + reading the
+output. regopy calls the native library through ctypes, which releases the
+GIL, so evaluations on different slots run in parallel: with one slot the
+policy stage of a decision went from 3.4 to 33 ms at 10 concurrent clients,
+queueing on the lock.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
+import os
+import queue
+from dataclasses import dataclass
 from pathlib import Path
 
 import regopy
@@ -27,31 +34,34 @@ DECISION_REF = "data.douane.decision"
 _BINDING = "decision"
 
 
+# Enough to keep both cores busy with some requests waiting on I/O; each slot
+# costs one compile (~30 ms) and a few MB.
+DEFAULT_SLOTS = min(4, os.cpu_count() or 1)
+
+
+@dataclass
+class _Slot:
+    # The builder is kept alive with its bundle: regopy frees native memory
+    # in __del__, and the bundle's lifetime relative to its builder is not
+    # documented, so neither is allowed to go first.
+    builder: regopy.Interpreter
+    compiled: regopy.Bundle
+    runner: regopy.Interpreter
+
+
 class EmbeddedEngine:
     name = "embedded"
 
-    def __init__(self, bundle: PolicyBundle):
+    def __init__(self, bundle: PolicyBundle, slots: int = DEFAULT_SLOTS):
         self.revision = bundle.revision
         self.modules = sorted(bundle.modules)
-        self._lock = threading.Lock()
-        builder = regopy.Interpreter()
-        _load_into(builder, bundle.data, bundle.modules)
-        try:
-            compiled = builder.build(f"{_BINDING} = {DECISION_REF}")
-        except regopy.RegoError as exc:
-            raise PolicyError(_compile_message(str(exc), bundle.modules)) from exc
-        if not compiled.ok():
-            raise PolicyError(_compile_message(_bundle_error(compiled), bundle.modules))
-        # The builder is kept alive with the bundle: regopy frees native memory
-        # in __del__, and the bundle's lifetime relative to its builder is not
-        # documented, so neither is allowed to go first.
-        self._builder = builder
-        self._compiled = compiled
-        self._runner = regopy.Interpreter()
+        self._slots: queue.Queue[_Slot] = queue.Queue()
+        for _ in range(max(1, slots)):
+            self._slots.put(_compile(bundle))
 
     @classmethod
-    def from_dir(cls, policy_dir: Path) -> EmbeddedEngine:
-        return cls(load_bundle(policy_dir))
+    def from_dir(cls, policy_dir: Path, slots: int = DEFAULT_SLOTS) -> EmbeddedEngine:
+        return cls(load_bundle(policy_dir), slots)
 
     def evaluate(self, policy_input: dict) -> PolicyDecision:
         candidate_ids(policy_input)  # refuse an uncheckable input before running anything
@@ -66,22 +76,36 @@ class EmbeddedEngine:
             native_input = regopy.Input(policy_input)
         except (TypeError, ValueError, regopy.RegoError) as exc:
             raise PolicyError(f"policy input cannot be passed to regopy: {exc}") from exc
-        with self._lock:
-            try:
-                self._runner.set_input(native_input)
-                output = self._runner.query_bundle(self._compiled)
-                ok = output.ok()
-                text = str(output)
-            except regopy.RegoError as exc:
-                raise PolicyError(f"policy evaluation failed: {exc}") from exc
-            except ValueError as exc:
-                # regopy parses its own JSON output; a policy that builds an
-                # unescaped string (sprintf %s quirk) makes that parse fail.
-                raise PolicyOutputError(f"policy produced output that is not valid JSON: {exc}") from exc
+        slot = self._slots.get()
+        try:
+            slot.runner.set_input(native_input)
+            output = slot.runner.query_bundle(slot.compiled)
+            ok = output.ok()
+            text = str(output)
+        except regopy.RegoError as exc:
+            raise PolicyError(f"policy evaluation failed: {exc}") from exc
+        except ValueError as exc:
+            # regopy parses its own JSON output; a policy that builds an
+            # unescaped string (sprintf %s quirk) makes that parse fail.
+            raise PolicyOutputError(f"policy produced output that is not valid JSON: {exc}") from exc
+        finally:
+            self._slots.put(slot)
         del native_input
         if not ok:
             raise PolicyError(f"policy evaluation failed: {text}")
         return _decision_from(text)
+
+
+def _compile(bundle: PolicyBundle) -> _Slot:
+    builder = regopy.Interpreter()
+    _load_into(builder, bundle.data, bundle.modules)
+    try:
+        compiled = builder.build(f"{_BINDING} = {DECISION_REF}")
+    except regopy.RegoError as exc:
+        raise PolicyError(_compile_message(str(exc), bundle.modules)) from exc
+    if not compiled.ok():
+        raise PolicyError(_compile_message(_bundle_error(compiled), bundle.modules))
+    return _Slot(builder=builder, compiled=compiled, runner=regopy.Interpreter())
 
 
 def _load_into(interpreter: regopy.Interpreter, data: dict, modules: dict[str, str]) -> None:
