@@ -29,6 +29,7 @@ test: install
 ## bench: decision-path figures, and detection against Presidio's default engine
 bench: install
 	$(BIN)/python bench/route_latency.py
+	$(BIN)/python bench/policy_eval.py
 	$(BIN)/python bench/pii_detection.py
 
 ## bench-proxy: latency douane and LiteLLM's proxy add over a fake upstream (LiteLLM in its own venv)

@@ -36,6 +36,9 @@ class DecisionRecord(Base):
     gdpr_categories: Mapped[list] = mapped_column(JSONDoc)
     entities: Mapped[dict] = mapped_column(JSONDoc)
     endpoint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Where plan[0] is, as the policy saw it (copied from the policy input's candidate).
+    endpoint_jurisdiction: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    endpoint_region: Mapped[str | None] = mapped_column(String(16), nullable=True)
     plan: Mapped[list] = mapped_column(JSONDoc)
     usage_estimate: Mapped[dict] = mapped_column(JSONDoc)
     estimated_cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)

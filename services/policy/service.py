@@ -14,9 +14,8 @@ from services.gateway.runtime import Runtime
 from services.keys.service import Principal
 from services.pii import DetectionError
 from services.policy.schemas import EndpointExplanation, EvaluateView
-from services.routing.candidates import build_candidates
 from services.routing.schemas import ChatCompletionRequest
-from services.routing.service import AUTO_MODEL, UnknownModel, policy_request
+from services.routing.service import build_policy_input, check_model
 from services.routing.usage import estimate_usage
 
 
@@ -41,19 +40,14 @@ def data_files(policy_dir: Path) -> list[dict]:
 
 
 def input_for_request(runtime: Runtime, principal: Principal, request: ChatCompletionRequest) -> dict:
-    """The policy input the gateway would build for this request (as in decide())."""
-    if request.model != AUTO_MODEL and runtime.catalog.get(request.model) is None:
-        raise UnknownModel(f"model '{request.model}' is not in the catalog", details={"model": request.model})
+    """The policy input the gateway would build for this request (as decide() does)."""
+    check_model(runtime, request)
     usage = estimate_usage(request, runtime.settings.default_output_tokens)
     try:
         findings = runtime.detector.detect(request.texts())
     except DetectionError as exc:
         raise DetectionFailed(str(exc)) from None
-    return {
-        "request": policy_request(principal, request),
-        "findings": findings.to_policy_input(),
-        "candidates": build_candidates(runtime.catalog, usage, runtime.endpoint_health),
-    }
+    return build_policy_input(runtime, principal, request, findings, usage)
 
 
 def evaluate(runtime: Runtime, policy_input: dict) -> EvaluateView:

@@ -18,9 +18,9 @@ from services.audit.models import DecisionRecord
 from services.gateway.errors import NotFound
 from services.gateway.runtime import Runtime
 from services.keys.service import Principal
-from services.pii import DetectionError
+from services.pii import DetectionError, Findings
 from services.routing.candidates import build_candidates
-from services.routing.schemas import ChatCompletionRequest
+from services.routing.schemas import ChatCompletionRequest, UsageEstimate
 from services.routing.usage import estimate_usage
 
 log = logging.getLogger("douane.routing")
@@ -47,16 +47,31 @@ def policy_request(principal: Principal, request: ChatCompletionRequest) -> dict
     }
 
 
-def decide(
-    runtime: Runtime, session: Session, principal: Principal, request: ChatCompletionRequest, api: str
-) -> DecisionRecord:
-    """Decide where ``request`` may go and add the decision row to ``session``
-    (flushed, not committed: the caller commits before forwarding)."""
+def check_model(runtime: Runtime, request: ChatCompletionRequest) -> None:
     if request.model != AUTO_MODEL and runtime.catalog.get(request.model) is None:
         raise UnknownModel(
             f"model '{request.model}' is not in the catalog; use 'auto' or one of the ids from GET /v1/models",
             details={"model": request.model},
         )
+
+
+def build_policy_input(
+    runtime: Runtime, principal: Principal, request: ChatCompletionRequest, findings: Findings, usage: UsageEstimate
+) -> dict:
+    """The policy's input document (DESIGN.md): no prompt text, only findings."""
+    return {
+        "request": policy_request(principal, request),
+        "findings": findings.to_policy_input(),
+        "candidates": build_candidates(runtime.catalog, usage, runtime.endpoint_health),
+    }
+
+
+def decide(
+    runtime: Runtime, session: Session, principal: Principal, request: ChatCompletionRequest, api: str
+) -> DecisionRecord:
+    """Decide where ``request`` may go and add the decision row to ``session``
+    (flushed, not committed: the caller commits before forwarding)."""
+    check_model(runtime, request)
     started = time.perf_counter()
     engine = runtime.policy  # one engine for the whole decision, even if a reload swaps it meanwhile
     usage = estimate_usage(request, runtime.settings.default_output_tokens)
@@ -87,11 +102,7 @@ def decide(
     timing.detected()
 
     record.entities = {name: finding.count for name, finding in sorted(findings.entities.items())}
-    policy_input = {
-        "request": policy_request(principal, request),
-        "findings": findings.to_policy_input(),
-        "candidates": build_candidates(runtime.catalog, usage, runtime.endpoint_health),
-    }
+    policy_input = build_policy_input(runtime, principal, request, findings, usage)
     record.policy_input = policy_input
     try:
         decision = engine.evaluate(policy_input)
@@ -117,6 +128,10 @@ def decide(
     record.status = "routed" if decision.plan else "denied"
     record.endpoint = decision.plan[0] if decision.plan else None
     record.estimated_cost_usd = costs[decision.plan[0]] if decision.plan else None
+    if decision.plan:
+        chosen = next(c for c in policy_input["candidates"] if c["id"] == decision.plan[0])
+        record.endpoint_jurisdiction = chosen.get("jurisdiction")
+        record.endpoint_region = chosen.get("region")
     return _finish(runtime, session, record, timing)
 
 
