@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test bench bench-proxy eval clean
+.PHONY: install run test bench bench-proxy bench-audit eval clean
 
 $(BIN)/douane: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,10 +31,17 @@ bench: install
 	$(BIN)/python bench/route_latency.py
 	$(BIN)/python bench/policy_eval.py
 	$(BIN)/python bench/pii_detection.py
+	$(BIN)/python bench/audit_write.py
 
 ## bench-proxy: latency douane and LiteLLM's proxy add over a fake upstream (LiteLLM in its own venv)
 bench-proxy: install .venv-litellm/bin/litellm
 	$(BIN)/python bench/proxy_latency.py
+
+## bench-audit: seed douane_bench with 10M decisions (AUDIT_ROWS=…), then time auditor queries, export, report, verify
+AUDIT_ROWS ?= 10000000
+bench-audit: install
+	$(BIN)/python bench/audit_seed.py --rows $(AUDIT_ROWS) $(AUDIT_SEED_FLAGS)
+	$(BIN)/python bench/audit_queries.py
 
 # LiteLLM pins versions that would fight ours: it gets a venv of its own.
 .venv-litellm/bin/litellm:

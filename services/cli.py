@@ -19,6 +19,8 @@ policy_app = typer.Typer(help="The Rego policy: test, check, evaluate, diff.", n
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
+audit_app = typer.Typer(help="The audit log: verify the hash chains, retention, partitions.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -53,12 +55,27 @@ def serve(
         runtime = build_runtime(settings)
     except (CatalogError, PolicyError) as exc:
         raise _fail(f"cannot start: {exc}") from None
+    _ensure_partitions(runtime.db_engine)
     typer.echo(
         f"douane: policy {runtime.policy.name} {runtime.policy.revision}, "
         f"{len(runtime.catalog.endpoints)} endpoints from {settings.endpoints_file}",
         err=True,
     )
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+
+
+def _ensure_partitions(engine) -> None:
+    """The coming months' audit partitions, if this database user may make
+    them; the DEFAULT partition takes rows otherwise, so this never stops start-up."""
+    from services.audit.retention import create_partitions
+
+    try:
+        create_partitions(engine, 0, 3)
+    except Exception as exc:  # noqa: BLE001 - a warning, not a refusal to serve
+        logging.getLogger("douane.audit").warning(
+            "monthly audit partitions not created (%s); run `douane audit partitions` as the schema owner",
+            type(exc).__name__,
+        )
 
 
 @db_app.command("upgrade")
@@ -251,6 +268,110 @@ def _since(value: str):
     except ValueError:
         raise ValueError(f"--since {value!r}: expected e.g. 30d, 12h, 90m or an ISO date like 2026-11-01") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _moment(value: str | None, option: str):
+    if value is None:
+        return None
+    try:
+        return _since(value)
+    except ValueError:
+        raise _fail(f"{option} {value!r}: expected 30d, 12h, 90m or an ISO date/time") from None
+
+
+@audit_app.command("verify")
+def audit_verify(
+    since: Annotated[Optional[str], typer.Option(help="rows created from this time: 30d, 12h or an ISO date/time (UTC if no zone)")] = None,
+    until: Annotated[Optional[str], typer.Option(help="rows created before this time (same forms)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="processes walking a long chain in parallel (default: one per core)")] = None,
+) -> None:
+    """Walk the decision and outcome hash chains and name the first broken
+    row. Exit code 0 when both verify, 1 when one is broken."""
+    import os
+
+    from services.audit.chain_endpoints import public_key_of
+    from services.audit.verify import verify
+    from services.db import make_engine
+
+    settings = _settings()
+    start, end = _moment(since, "--since"), _moment(until, "--until")
+    engine = make_engine(settings.database_url)
+    try:
+        report = verify(engine, start, end, public_key_of(settings), workers=workers or os.cpu_count() or 1)
+    finally:
+        engine.dispose()
+    if as_json:
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        typer.echo()
+    else:
+        for chain in report.chains:
+            if chain.broken is None:
+                span = f"seq {chain.first_seq}..{chain.last_seq}, from {chain.anchored_at}" if chain.rows_checked else "empty"
+                typer.echo(f"{chain.chain}: ok, {chain.rows_checked} rows ({span}); checkpoints: {chain.checkpoints}, signatures {chain.signatures}")
+            else:
+                b = chain.broken
+                typer.echo(f"{chain.chain}: BROKEN after {chain.rows_checked} good rows")
+                typer.echo(f"  first broken row: {b.table} seq {b.seq} id {b.id}: {b.problem}: {b.detail}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("retention")
+def audit_retention(
+    keep_months: Annotated[int, typer.Option(help="keep this many whole months before the current one")],
+) -> None:
+    """Drop monthly partitions older than --keep-months, after a signed
+    checkpoint per chain (needs DOUANE_AUDIT_SIGNING_KEY; PostgreSQL only)."""
+    from services.audit.retention import RetentionError, apply_retention, load_signing_key
+    from services.db import make_engine
+
+    settings = _settings()
+    try:
+        key = load_signing_key(settings.audit_signing_key)
+    except RetentionError as exc:
+        raise _fail(str(exc)) from None
+    engine = make_engine(settings.database_url)
+    try:
+        dropped = apply_retention(engine, keep_months, key)
+    except RetentionError as exc:
+        raise _fail(str(exc), code=1) from None
+    finally:
+        engine.dispose()
+    if not dropped:
+        typer.echo(f"nothing older than {keep_months} months")
+    for d in dropped:
+        typer.echo(f"{d.chain}: dropped {', '.join(d.partitions)} ({d.rows} rows); checkpoint up to seq {d.up_to_seq}")
+
+
+@audit_app.command("partitions")
+def audit_partitions(
+    months_ahead: Annotated[int, typer.Option(help="create monthly partitions up to this many months ahead")] = 3,
+) -> None:
+    """Create the coming months' partitions (run monthly, e.g. from cron; the
+    DEFAULT partition catches rows meanwhile, so no insert ever fails)."""
+    from services.audit.retention import create_partitions
+    from services.db import make_engine
+
+    engine = make_engine(_settings().database_url)
+    try:
+        made = create_partitions(engine, 0, months_ahead)
+    finally:
+        engine.dispose()
+    typer.echo(f"{made} partition(s) created")
+
+
+@audit_app.command("public-key")
+def audit_public_key() -> None:
+    """Print the Ed25519 public key (base64, raw 32 bytes) of DOUANE_AUDIT_SIGNING_KEY:
+    what an auditor needs to check retention checkpoints."""
+    from services.audit.retention import RetentionError, key_id, load_signing_key, public_key_b64
+
+    try:
+        public = load_signing_key(_settings().audit_signing_key).public_key()
+    except RetentionError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{key_id(public)} {public_key_b64(public)}")
 
 
 if __name__ == "__main__":

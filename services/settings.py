@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     upstream_read_timeout_s: float = Field(default=60.0, gt=0)
     upstream_total_timeout_s: float = Field(default=600.0, gt=0)
     upstream_max_connections: int = Field(default=200, gt=0)
+    # Retention checkpoints: the base64 of a 32-byte Ed25519 seed signs them
+    # (retention refuses to run without it); the public key (base64, raw 32
+    # bytes) is what verification checks them with. Either one is enough for
+    # verify: the public key is derived from the seed.
+    audit_signing_key: str | None = Field(default=None, repr=False)
+    audit_public_key: str | None = None
 
     @field_validator("database_url")
     @classmethod

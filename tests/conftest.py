@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine
@@ -115,3 +116,30 @@ def make_gateway(database_url: str, real_detector: Detector, policy_engine: Poli
     yield make
     for stop in reversed(stops):
         stop()
+
+
+
+@contextmanager
+def fresh_database(postgres_url: URL) -> Iterator[str]:
+    """A database of its own, migrated to head: for tests that tamper with
+    the audit chain or drop partitions, which the shared one must not see."""
+    name = f"{postgres_url.database}_{secrets.token_hex(3)}"
+    admin = create_engine(postgres_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = postgres_url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def fresh_database_url(postgres_url: URL) -> Iterator[str]:
+    with fresh_database(postgres_url) as url:
+        yield url

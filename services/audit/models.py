@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.db import Base, JSONDoc
@@ -47,8 +47,15 @@ class DecisionRecord(Base):
     policy_engine: Mapped[str] = mapped_column(String(16))
     policy_revision: Mapped[str | None] = mapped_column(String(80), nullable=True)
     decision_latency_ms: Mapped[float] = mapped_column(Float)
+    # The hash chain (services/audit/chain.py), assigned by the writer when the row is committed.
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(71))
+    hash: Mapped[str] = mapped_column(String(71))
     # What happened when the decision was executed (chat completions only), once it has.
-    outcome: Mapped[OutcomeRecord | None] = relationship(viewonly=True, lazy="selectin")
+    # No foreign key in the database: both tables are partitioned by month (see migration 0004).
+    outcome: Mapped[OutcomeRecord | None] = relationship(
+        primaryjoin="DecisionRecord.id == foreign(OutcomeRecord.decision_id)", viewonly=True, lazy="selectin"
+    )
 
     __table_args__ = (
         # The auditor's usual walk: one tenant, newest first, keyset-paged.
@@ -65,7 +72,7 @@ class OutcomeRecord(Base):
     __tablename__ = "outcomes"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    decision_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("decisions.id"))
+    decision_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     tenant: Mapped[str] = mapped_column(String(64))
     # ok | upstream_error | exhausted | timeout | truncated | client_disconnected | gateway_error
@@ -80,8 +87,41 @@ class OutcomeRecord(Base):
     cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
     ttft_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     total_ms: Mapped[float] = mapped_column(Float)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(71))
+    hash: Mapped[str] = mapped_column(String(71))
 
     __table_args__ = (
         UniqueConstraint("decision_id", name="uq_outcomes_decision_id"),
         Index("ix_outcomes_tenant_created_id", "tenant", "created_at", "id"),
     )
+
+
+class ChainHead(Base):
+    """The last link of one chain: the writer locks this row (FOR UPDATE) for
+    each batch, so writers in any number of processes extend it one at a time."""
+
+    __tablename__ = "audit_chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(32), primary_key=True)  # "decisions" | "outcomes"
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(71))
+
+
+class Checkpoint(Base):
+    """Written by retention before it drops partitions: the chain's state after
+    the last dropped row, signed (Ed25519), so verification resumes from here."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(32))
+    up_to_seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(71))
+    rows: Mapped[int] = mapped_column(BigInteger)  # rows dropped with this checkpoint
+    dropped_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    dropped_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    partitions: Mapped[str] = mapped_column(Text)  # names of the dropped partitions, comma-separated
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key_id: Mapped[str] = mapped_column(String(80))  # "ed25519:" + sha256 of the raw public key, first 16 hex
+    signature: Mapped[str] = mapped_column(Text)  # base64 Ed25519 signature of checkpoint_message()

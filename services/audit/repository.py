@@ -1,22 +1,55 @@
-"""Every query on the decision log lives here."""
+"""Every query on the decision log lives here.
+
+The auditor filters each map to a column that migration 0003 indexes behind
+the tenant (``tenant, <column>, created_at``), the category to the GIN index
+on ``gdpr_categories`` (``@>`` on Postgres), the outcome status to
+``ix_outcomes_decision_status``; pages are keyset pages on (created_at, id),
+newest first, so a first page costs the same on the ten-millionth row.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, true, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from services.audit.models import DecisionRecord, OutcomeRecord
 
 
+# An outcome is written after its decision (when the completion ends), so an
+# outcome of a decision made since T was created since T too; the margin
+# covers clocks of several gateway hosts that disagree. Bounding outcomes by
+# it lets Postgres skip their older monthly partitions.
+OUTCOME_CLOCK_MARGIN = timedelta(days=1)
+
+
+def outcomes_since(outcome, since: datetime | None):
+    """The partition bound for the outcomes of decisions made since ``since``."""
+    return true() if since is None else outcome.created_at >= since - OUTCOME_CLOCK_MARGIN
+
+
 @dataclass(frozen=True)
 class DecisionFilter:
-    tenant: str
+    """What an auditor asked for; ``tenant=None`` is every tenant (platform auditors only)."""
+
+    tenant: str | None
     since: datetime | None = None
     until: datetime | None = None
+    endpoint: str | None = None
+    jurisdiction: str | None = None
+    region: str | None = None
+    sensitivity: str | None = None
+    category: str | None = None
+    purpose: str | None = None
+    policy_revision: str | None = None
+    status: str | None = None
+    outcome: str | None = None  # an outcome status, or "none" for decisions without one
+    key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -27,38 +60,131 @@ class Cursor:
     id: uuid.UUID
 
 
-def add(session: Session, record: DecisionRecord) -> None:
-    session.add(record)
-    session.flush()
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
-def get(session: Session, tenant: str, decision_id: uuid.UUID) -> DecisionRecord | None:
-    return session.scalar(
-        select(DecisionRecord).where(DecisionRecord.id == decision_id, DecisionRecord.tenant == tenant)
+def _has_category(dialect: str, category: str):
+    if dialect == "postgresql":
+        # jsonb @> '["special:health"]': served by the GIN index (jsonb_path_ops) of 0003.
+        return type_coerce(DecisionRecord.gdpr_categories, JSONB).contains(
+            type_coerce([category], JSONB)
+        )
+    each = func.json_each(DecisionRecord.gdpr_categories).table_valued("value")
+    return exists(select(literal(1)).select_from(each).where(each.c.value == category))
+
+
+def _where(query: Select, filters: DecisionFilter, dialect: str) -> Select:
+    d = DecisionRecord
+    if filters.tenant is not None:
+        query = query.where(d.tenant == filters.tenant)
+    if filters.since is not None:
+        query = query.where(d.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(d.created_at < filters.until)
+    for column, value in (
+        (d.endpoint, filters.endpoint),
+        (d.endpoint_jurisdiction, filters.jurisdiction),
+        (d.endpoint_region, filters.region),
+        (d.sensitivity, filters.sensitivity),
+        (d.purpose, filters.purpose),
+        (d.policy_revision, filters.policy_revision),
+        (d.status, filters.status),
+        (d.key_id, filters.key_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.category is not None:
+        query = query.where(_has_category(dialect, filters.category))
+    if filters.outcome is not None:
+        query = query.where(_outcome_matches(filters, dialect))
+    return query
+
+
+def _outcome_matches(filters: DecisionFilter, dialect: str):
+    """EXISTS (or NOT EXISTS, for "none") an outcome of the decision with the status.
+
+    An alias of its own: the export selects outcomes too, and the subquery
+    must correlate to the decision only (ix_outcomes_decision_status serves
+    it). On Postgres, two more things keep a first page cheap on a big log:
+    the outcome is looked for only from its decision's time on (less the
+    clock margin), so each probe prunes the older monthly partitions; and
+    ``OFFSET 0`` keeps the subquery a per-row probe under the ordered index
+    scan (without it the planner may turn it into a hash (anti-)join over
+    every outcome of the tenant before it takes the first rows)."""
+    d, o = DecisionRecord, aliased(OutcomeRecord)
+    probe = select(literal(1)).where(o.decision_id == d.id, outcomes_since(o, filters.since))
+    if filters.outcome != "none":
+        probe = probe.where(o.status == filters.outcome)
+    if dialect == "postgresql":
+        probe = probe.where(o.created_at >= d.created_at - OUTCOME_CLOCK_MARGIN).offset(0)
+    found = probe.exists()
+    return ~found if filters.outcome == "none" else found
+
+
+def _after(query: Select, after: Cursor | None) -> Select:
+    if after is None:
+        return query
+    d = DecisionRecord
+    # "created_at <= c" first: an index range every filter index can use; the
+    # OR then only breaks ties at c itself.
+    return query.where(
+        d.created_at <= after.created_at,
+        or_(d.created_at < after.created_at, and_(d.created_at == after.created_at, d.id < after.id)),
     )
 
 
+def add(session: Session, record: DecisionRecord) -> None:
+    """Link the record into the decisions chain and flush it (the gateway
+    itself writes through services.audit.writer.AuditWriter)."""
+    from services.audit.writer import append_in_session
+
+    append_in_session(session, [record])
+
+
+def get(session: Session, tenant: str | None, decision_id: uuid.UUID) -> DecisionRecord | None:
+    """One decision; ``tenant=None`` looks in every tenant's log."""
+    query = select(DecisionRecord).where(DecisionRecord.id == decision_id)
+    if tenant is not None:
+        query = query.where(DecisionRecord.tenant == tenant)
+    return session.scalar(query)
+
+
 def page(session: Session, filters: DecisionFilter, after: Cursor | None, limit: int) -> list[DecisionRecord]:
-    """Newest first; ``limit`` rows after the cursor."""
-    query = select(DecisionRecord).where(DecisionRecord.tenant == filters.tenant)
-    if filters.since is not None:
-        query = query.where(DecisionRecord.created_at >= filters.since)
-    if filters.until is not None:
-        query = query.where(DecisionRecord.created_at < filters.until)
-    if after is not None:
-        query = query.where(
-            or_(
-                DecisionRecord.created_at < after.created_at,
-                and_(DecisionRecord.created_at == after.created_at, DecisionRecord.id < after.id),
-            )
-        )
+    """Newest first; ``limit`` rows after the cursor, with their outcomes."""
+    query = _after(_where(select(DecisionRecord), filters, _dialect(session)), after)
     query = query.order_by(DecisionRecord.created_at.desc(), DecisionRecord.id.desc()).limit(limit)
     return list(session.scalars(query))
 
 
+def stream(
+    session: Session, filters: DecisionFilter, batch: int = 1000
+) -> Iterator[tuple[DecisionRecord, OutcomeRecord | None]]:
+    """Every matching decision with its outcome, newest first (the list's
+    order), read through a server-side cursor ``batch`` rows at a time, so an
+    export of millions of rows holds one batch in memory."""
+    query = (
+        _where(select(DecisionRecord, OutcomeRecord), filters, _dialect(session))
+        .outerjoin(
+            OutcomeRecord,
+            and_(OutcomeRecord.decision_id == DecisionRecord.id, outcomes_since(OutcomeRecord, filters.since)),
+        )
+        .options(lazyload(DecisionRecord.outcome))  # joined above: no extra SELECT per batch
+        .order_by(DecisionRecord.created_at.desc(), DecisionRecord.id.desc())
+        .execution_options(yield_per=batch)
+    )
+    for decision, outcome in session.execute(query):
+        yield decision, outcome
+        # Forget what was rendered: the identity map must not grow with the export.
+        session.expunge(decision)
+        if outcome is not None:
+            session.expunge(outcome)
+
+
 def add_outcome(session: Session, outcome: OutcomeRecord) -> None:
-    session.add(outcome)
-    session.flush()
+    from services.audit.writer import append_in_session
+
+    append_in_session(session, [outcome])
 
 
 def get_outcome(session: Session, decision_id: uuid.UUID) -> OutcomeRecord | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from services.audit.models import DecisionRecord, OutcomeRecord
+from services.audit.schemas import AuditDecisionView
 from services.routing.schemas import (
     AttemptView,
     CandidateView,
@@ -66,9 +67,37 @@ def outcome_view(outcome: OutcomeRecord | None) -> OutcomeView | None:
     )
 
 
-def decision_view(record: DecisionRecord) -> DecisionView:
+_UNSET = object()
+
+
+def decision_view(record: DecisionRecord, outcome: OutcomeRecord | None | object = _UNSET) -> DecisionView:
+    """``outcome`` when the caller loaded it already (the export joins it);
+    otherwise the record's own relationship."""
+    return DecisionView(**_decision_fields(record, outcome))
+
+
+def audit_view(record: DecisionRecord, outcome: OutcomeRecord | None | object = _UNSET) -> AuditDecisionView:
     output = record.policy_output or {}
-    return DecisionView(
+    return AuditDecisionView(
+        **_decision_fields(record, outcome),
+        tenant=record.tenant,
+        key_id=record.key_id,
+        api=record.api,
+        purpose=record.purpose,
+        requested_model=record.requested_model,
+        endpoint_jurisdiction=record.endpoint_jurisdiction,
+        endpoint_region=record.endpoint_region,
+        denied={endpoint: list(reasons) for endpoint, reasons in output.get("denied", {}).items()},
+        decision_latency_ms=record.decision_latency_ms,
+        seq=getattr(record, "seq", None),
+        prev_hash=getattr(record, "prev_hash", None),
+        hash=getattr(record, "hash", None),
+    )
+
+
+def _decision_fields(record: DecisionRecord, outcome: OutcomeRecord | None | object) -> dict:
+    output = record.policy_output or {}
+    return dict(
         decision_id=str(record.id),
         created_at=_utc_iso(record.created_at),
         allowed=record.allowed,
@@ -84,5 +113,5 @@ def decision_view(record: DecisionRecord) -> DecisionView:
         candidates=_candidates(record),
         policy=PolicyRef(engine=record.policy_engine, revision=record.policy_revision),
         error=ErrorInfo(**record.error) if record.error else None,
-        outcome=outcome_view(record.outcome),
+        outcome=outcome_view(record.outcome if outcome is _UNSET else outcome),
     )

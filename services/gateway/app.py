@@ -11,7 +11,10 @@ from fastapi import FastAPI
 
 from policy import PolicyEngine, load_engine
 from policy.reload import PolicyReloader, PolicyWatcher
+from services.audit.chain_endpoints import router as audit_chain_router
 from services.audit.endpoints import router as audit_router
+from services.audit.report_endpoints import router as audit_report_router
+from services.audit.writer import AuditWriter
 from services.db import make_engine, make_sessionmaker
 from services.gateway import health
 from services.gateway.body_limit import BodyLimitMiddleware
@@ -61,6 +64,7 @@ def build_runtime(
         sessions=make_sessionmaker(db_engine),
         endpoint_health=EndpointHealth(),
         metrics=Metrics(),
+        audit_writer=AuditWriter(db_engine),
     )
     runtime.metrics.watch(runtime)
     runtime.policy_reloader = PolicyReloader(
@@ -89,6 +93,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if watcher is not None:
             watcher.stop()
+        if runtime.audit_writer is not None:
+            runtime.audit_writer.close()
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -101,6 +107,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(routing_router)
     app.include_router(audit_router)
+    app.include_router(audit_report_router)
+    app.include_router(audit_chain_router)
     app.include_router(providers_router)
     app.include_router(policy_router)
     return app

@@ -1,19 +1,21 @@
 """Request dependencies. The aliases say who may call a route: a route that
-takes ``AuditorKey`` can only be reached with an auditor (or admin) key."""
+takes ``AuditorKey`` can only be reached with an auditor, platform auditor
+(or admin) key; ``AuditScope`` also says which tenants' rows it may read."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from services.gateway.errors import AuthenticationRequired, Forbidden
+from services.gateway.errors import AuthenticationRequired, BadRequest, Forbidden
 from services.gateway.runtime import Runtime
 from services.keys.models import Role
-from services.keys.service import Principal, authenticate
+from services.keys.service import TENANT_PATTERN, Principal, authenticate
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -64,5 +66,37 @@ def require(*roles: Role):
 
 
 AppKey = Annotated[Principal, Depends(require(Role.app))]
-AuditorKey = Annotated[Principal, Depends(require(Role.auditor))]
+AuditorKey = Annotated[Principal, Depends(require(Role.auditor, Role.platform_auditor))]
 DpoKey = Annotated[Principal, Depends(require(Role.dpo))]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose audit rows a request reads: one tenant, or every tenant (``None``)."""
+
+    principal: Principal
+    tenant: str | None
+
+
+def audit_scope(
+    principal: AuditorKey,
+    tenant: Annotated[
+        str | None,
+        Query(description="platform auditors only: read this tenant's rows (default: every tenant)"),
+    ] = None,
+) -> Scope:
+    """A platform auditor reads every tenant, or the one it names; any other
+    auditor (and an admin) reads its own tenant only, and naming another is
+    refused rather than silently ignored."""
+    if tenant is not None and not TENANT_PATTERN.match(tenant):
+        raise BadRequest("'tenant' is not a tenant name", details={"parameter": "tenant"})
+    if principal.role == Role.platform_auditor:
+        return Scope(principal=principal, tenant=tenant)
+    if tenant is not None and tenant != principal.tenant:
+        raise Forbidden(
+            "only a platform auditor may read another tenant's log", details={"parameter": "tenant"}
+        )
+    return Scope(principal=principal, tenant=principal.tenant)
+
+
+AuditScope = Annotated[Scope, Depends(audit_scope)]

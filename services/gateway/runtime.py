@@ -19,6 +19,7 @@ from services.routing.catalog import Catalog
 from services.settings import Settings
 
 if TYPE_CHECKING:  # gateway.metrics serves /metrics through deps, which import this module
+    from services.audit.writer import AuditWriter
     from services.gateway.metrics import Metrics
 
 
@@ -39,6 +40,8 @@ class Runtime:
     # install_policy, one assignment, so a request sees the old or the new.
     policy_reloader: PolicyReloader | None = None
     policy_loaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # Every audit row (decision, outcome) is committed through this one group-commit writer.
+    audit_writer: AuditWriter | None = None
 
     def install_policy(self, engine: PolicyEngine) -> None:
         self.policy_loaded_at = datetime.now(timezone.utc)

@@ -14,6 +14,8 @@ class Role(str, enum.Enum):
     auditor = "auditor"
     dpo = "dpo"
     admin = "admin"
+    # Reads the audit log of every tenant (and may narrow to one); nothing else.
+    platform_auditor = "platform_auditor"
 
 
 class ApiKey(Base):

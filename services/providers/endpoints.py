@@ -24,11 +24,10 @@ router = APIRouter(tags=["proxy"])
 def _decide_and_commit(
     runtime: Runtime, session: Session, principal: Principal, body: ChatCompletionRequest
 ) -> DecisionRecord:
-    record = decide(runtime, session, principal, body, api="chat")
-    # The decision is in the audit log before a byte leaves: if this commit
-    # fails, the request fails (503) and nothing is forwarded.
-    session.commit()
-    return record
+    # The decision is in the audit log before a byte leaves: decide() returns
+    # only once the audit writer committed the row; if that fails it raises
+    # (503) and nothing is forwarded.
+    return decide(runtime, session, principal, body, api="chat")
 
 
 @router.post(

@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 
 import anyio
 
-from services.audit import repository as audit_repository
 from services.audit.models import DecisionRecord, OutcomeRecord
 from services.gateway.runtime import Runtime
 from services.providers.adapter import Usage
@@ -108,6 +107,4 @@ class Exchange:
 
 
 def _write_outcome(runtime: Runtime, outcome: OutcomeRecord) -> None:
-    with runtime.sessions() as session:
-        audit_repository.add_outcome(session, outcome)
-        session.commit()
+    runtime.audit_writer.write(outcome)  # linked into the outcomes chain and committed

@@ -27,8 +27,7 @@ def route(body: ChatCompletionRequest, principal: AppKey, runtime: RuntimeDep, s
     answers it. A policy that allows nothing answers 200 with
     ``allowed: false`` and the reasons; a failure of detection or of the policy
     answers 503 and is recorded as such."""
-    record = decide(runtime, session, principal, body, api="route")
-    session.commit()
+    record = decide(runtime, session, principal, body, api="route")  # the row is committed when this returns
     if record.status == "error":
         raise ServiceUnavailable(record.error["message"], details={"decision_id": str(record.id), **record.error})
     return decision_view(record)

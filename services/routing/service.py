@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from sqlalchemy.orm import Session
 
 from policy import PolicyError
-from services.audit import repository as audit_repository
 from services.audit.models import DecisionRecord
 from services.gateway.errors import NotFound
 from services.gateway.runtime import Runtime
@@ -69,8 +68,11 @@ def build_policy_input(
 def decide(
     runtime: Runtime, session: Session, principal: Principal, request: ChatCompletionRequest, api: str
 ) -> DecisionRecord:
-    """Decide where ``request`` may go and add the decision row to ``session``
-    (flushed, not committed: the caller commits before forwarding)."""
+    """Decide where ``request`` may go and commit the decision row through
+    ``runtime.audit_writer`` before returning: when this returns, the row is
+    durable and the request may be forwarded; when the write fails it raises
+    AuditUnavailable (503) and nothing may be forwarded. ``session`` is not
+    used for the audit row any more (kept so callers need not change)."""
     check_model(runtime, request)
     started = time.perf_counter()
     engine = runtime.policy  # one engine for the whole decision, even if a reload swaps it meanwhile
@@ -137,7 +139,7 @@ def decide(
 
 class _StageTimes:
     """Where a decision's time went, for the metrics: detection, then policy
-    (candidates and evaluation), then audit (the decision row's add and flush).
+    (candidates and evaluation), then audit (the decision row's group commit).
     A stage that did not run counts as 0."""
 
     def __init__(self, started: float) -> None:
@@ -163,7 +165,7 @@ class _StageTimes:
 def _finish(runtime: Runtime, session: Session, record: DecisionRecord, timing: _StageTimes) -> DecisionRecord:
     record.decision_latency_ms = round((time.perf_counter() - timing.started) * 1000, 3)
     audit_started = time.perf_counter()
-    audit_repository.add(session, record)
+    runtime.audit_writer.write(record)  # committed (or AuditUnavailable raised) before we go on
     runtime.metrics.observe_decision(
         detection_ms=timing.detection_ms,
         policy_ms=timing.policy_ms,

@@ -1,0 +1,108 @@
+"""What the auditor API takes and answers: the decision filters, the audit
+view of a decision (the app's decision document plus who asked, for what,
+and where the chosen endpoint is), pages and the compliance report."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from services.routing.schemas import DecisionView
+
+Sensitivity = Literal["none", "personal", "special"]
+DecisionStatus = Literal["routed", "denied", "error"]
+# The outcome statuses the outcomes table accepts (its check constraint),
+# plus "none": a decision that has no outcome (a /v1/route decision, a
+# refusal, or a completion still running).
+OutcomeFilter = Literal[
+    "ok", "upstream_error", "exhausted", "timeout", "truncated", "client_disconnected", "gateway_error", "none"
+]
+ExportFormat = Literal["csv", "jsonl"]
+
+
+class AuditDecisionView(DecisionView):
+    """A decision as auditors read it."""
+
+    tenant: str
+    key_id: str
+    api: str
+    purpose: str
+    requested_model: str
+    endpoint_jurisdiction: str | None
+    endpoint_region: str | None
+    # The policy's refusals, endpoint id -> reasons, as it output them.
+    denied: dict[str, list[str]]
+    decision_latency_ms: float
+    # The row's place in the decisions hash chain (GET /v1/audit/verify checks it).
+    seq: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
+
+
+class DecisionPage(BaseModel):
+    data: list[AuditDecisionView]
+    next_cursor: str | None
+
+
+class Period(BaseModel):
+    since: str | None
+    until: str | None
+    tenant: str | None  # None: every tenant (platform auditors)
+
+
+class SensitivityCount(BaseModel):
+    sensitivity: str | None  # None: the decision failed before the policy classified it
+    count: int
+
+
+class SensitivityByRegion(SensitivityCount):
+    region: str | None  # None: no endpoint was chosen
+
+
+class SensitivityByJurisdiction(SensitivityCount):
+    jurisdiction: str | None
+
+
+class StatusCount(BaseModel):
+    status: str
+    count: int
+
+
+class EndpointSpend(BaseModel):
+    endpoint: str | None
+    outcomes: int
+    cost_usd: float
+
+
+class Spend(BaseModel):
+    # What upstreams were actually paid for, from the outcome rows.
+    spent_usd: float
+    # What the routed decisions were estimated to cost before sending.
+    estimated_usd: float
+    by_endpoint: list[EndpointSpend]
+
+
+class Violation(BaseModel):
+    decision_id: str
+    created_at: str
+    tenant: str
+    sensitivity: str | None
+    endpoint: str  # where the outcome says the request went
+    rules: list[Literal["not_in_plan", "denied_by_policy", "special_outside_eu"]]
+
+
+class Violations(BaseModel):
+    count: int
+    decisions: list[Violation]  # the first 100, oldest first
+
+
+class AuditReport(BaseModel):
+    period: Period
+    decisions: int
+    by_sensitivity_region: list[SensitivityByRegion]
+    by_sensitivity_jurisdiction: list[SensitivityByJurisdiction]
+    by_decision_status: list[StatusCount]
+    by_outcome_status: list[StatusCount]  # "none": decisions without an outcome
+    spend: Spend
+    violations: Violations
