@@ -93,7 +93,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
 @keys_app.command("create")
 def keys_create(
     tenant: Annotated[str, typer.Option(help="the tenant the key acts for")],
-    role: Annotated[str, typer.Option(help="app, auditor, dpo or admin")],
+    role: Annotated[str, typer.Option(help="app, auditor, dpo, admin or platform_auditor")],
 ) -> None:
     """Create an API key; the key is the last line of output and is shown only once."""
     from services.db import make_engine, make_sessionmaker
