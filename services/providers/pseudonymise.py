@@ -67,7 +67,11 @@ class Pseudonymiser:
         return "".join(out)
 
     def hide_messages(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A copy of ``body`` with every message text pseudonymised."""
+        """A copy of ``body`` with every message text pseudonymised: contents,
+        and tool-call arguments (a placeholder holds no quote or backslash, so
+        JSON arguments stay JSON). A participant ``name`` cannot hold a
+        placeholder (OpenAI allows only [A-Za-z0-9_-] there), so one that holds
+        a value to hide raises: the endpoint gets nothing (fail closed)."""
         body = copy.deepcopy(body)
         for message in body.get("messages", []):
             content = message.get("content")
@@ -77,6 +81,13 @@ class Pseudonymiser:
                 for part in content:
                     if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
                         part["text"] = self.hide(part["text"])
+            name = message.get("name")
+            if isinstance(name, str) and self._locate(name, self._types):
+                raise ValueError("a message name holds a value the obligation says to pseudonymise")
+            for call in message.get("tool_calls") or []:
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                    function["arguments"] = self.hide(function["arguments"])
         return body
 
     def restore(self, text: str) -> str:

@@ -47,11 +47,21 @@ class ChatMessage(BaseModel):
     name: str | None = None
 
     def texts(self) -> list[str]:
-        if self.content is None:
-            return []
+        """Every text of the message that reaches the model: its content, the
+        participant's name, and the arguments of the tool calls an assistant
+        message carries (they often quote the user's data)."""
+        texts: list[str] = []
         if isinstance(self.content, str):
-            return [self.content]
-        return [part.text for part in self.content if isinstance(part, TextPart)]
+            texts.append(self.content)
+        elif self.content is not None:
+            texts += [part.text for part in self.content if isinstance(part, TextPart)]
+        if self.name:
+            texts.append(self.name)
+        for call in (self.model_extra or {}).get("tool_calls") or []:
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                texts.append(function["arguments"])
+        return texts
 
 
 class ChatCompletionRequest(BaseModel):

@@ -68,6 +68,32 @@ def test_messages_are_copied_not_changed_in_place():
     assert body["messages"][0]["content"] == "Reply to ann@example.org"
 
 
+def test_tool_call_arguments_are_pseudonymised_and_stay_json():
+    import json
+
+    body = {"model": "auto", "messages": [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function",
+             "function": {"name": "send_mail", "arguments": json.dumps({"to": "ann@example.org", "cc": ["bob@example.org"]})}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "sent to ann@example.org"},
+    ]}
+    p = Pseudonymiser(locate, ["EMAIL_ADDRESS"])
+    hidden = p.hide_messages(body)
+    arguments = json.loads(hidden["messages"][0]["tool_calls"][0]["function"]["arguments"])
+    assert arguments == {"to": "<EMAIL_ADDRESS_1>", "cc": ["<EMAIL_ADDRESS_2>"]}
+    assert hidden["messages"][1]["content"] == "sent to <EMAIL_ADDRESS_1>"
+    assert "ann@example.org" in body["messages"][0]["tool_calls"][0]["function"]["arguments"]  # the app's copy is untouched
+
+
+def test_a_name_holding_a_value_to_hide_fails_closed():
+    body = {"model": "auto", "messages": [{"role": "user", "name": "ann@example.org", "content": "hi"}]}
+    with pytest.raises(ValueError, match="name"):
+        Pseudonymiser(locate, ["EMAIL_ADDRESS"]).hide_messages(body)
+    # A name with nothing to hide goes as it is.
+    body["messages"][0]["name"] = "ann_support"
+    assert Pseudonymiser(locate, ["EMAIL_ADDRESS"]).hide_messages(body)["messages"][0]["name"] == "ann_support"
+
+
 def test_completion_is_restored():
     p = Pseudonymiser(locate, ["EMAIL_ADDRESS"])
     p.hide("ann@example.org")
