@@ -121,9 +121,7 @@ def run(database_url: str) -> None:
 
     def decide_and_commit() -> None:
         unique = ChatCompletionRequest(model="auto", messages=[{"role": "user", "content": fresh(SHORT)}])
-        with sessions() as session:
-            decide(runtime, session, principal, unique, api="route")
-            session.commit()
+        decide(runtime, principal, unique, api="route")  # committed by the audit writer
 
     report("decide + commit (detect, policy, audit)", timed(decide_and_commit, 100))
 

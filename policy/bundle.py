@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -27,6 +27,8 @@ class PolicyBundle:
     test_modules: dict[str, str]  # relative path -> source, *_test.rego
     data: dict
     revision: str  # "sha256:<hex>"
+    # Every data file with the date its owner last updated it ("updated"), as loaded.
+    data_files: list[dict] = field(default_factory=list)
 
     def all_modules(self) -> dict[str, str]:
         return {**self.modules, **self.test_modules}
@@ -40,6 +42,7 @@ def load_bundle(policy_dir: Path) -> PolicyBundle:
     modules: dict[str, str] = {}
     test_modules: dict[str, str] = {}
     data: dict = {}
+    data_files: list[dict] = []
     digest = hashlib.sha256()
     for path in files:
         rel = path.relative_to(root).as_posix()
@@ -53,10 +56,12 @@ def load_bundle(policy_dir: Path) -> PolicyBundle:
             target = test_modules if path.name.endswith(TEST_SUFFIX) else modules
             target[rel] = _decode(raw, rel)
         else:
-            _mount(data, path.parent.relative_to(root).parts, _parse_data(raw, rel), rel)
+            value = _parse_data(raw, rel)
+            _mount(data, path.parent.relative_to(root).parts, value, rel)
+            data_files.append({"path": rel, "updated": value.get("updated") if isinstance(value, dict) else None})
     if not modules:
         raise PolicyError(f"policy directory {root} contains no .rego policy modules")
-    return PolicyBundle(root, modules, test_modules, data, "sha256:" + digest.hexdigest())
+    return PolicyBundle(root, modules, test_modules, data, "sha256:" + digest.hexdigest(), data_files)
 
 
 def _bundle_files(root: Path):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from policy.bundle import load_bundle
-from policy.engine import load_engine
+from policy.embedded import EmbeddedEngine
 from policy.errors import PolicyError
 
 # regopy evaluates Rego v1 without these; OPA has them. A policy using one
@@ -83,7 +83,9 @@ def check_policy(policy_dir: Path, candidates: list[dict]) -> list[CheckProblem]
     """Every problem found; an empty list means the bundle may serve."""
     try:
         problems = unsupported_builtins(policy_dir)
-        engine = load_engine("embedded", policy_dir)
+        # One slot: the fixtures run one after another, and a reload checks
+        # before it compiles the engine it installs.
+        engine = EmbeddedEngine.from_dir(policy_dir, slots=1)
     except PolicyError as exc:
         return [CheckProblem("compile", str(exc))]
     for name, policy_input in fixture_inputs(candidates).items():

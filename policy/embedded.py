@@ -55,6 +55,7 @@ class EmbeddedEngine:
     def __init__(self, bundle: PolicyBundle, slots: int = DEFAULT_SLOTS):
         self.revision = bundle.revision
         self.modules = sorted(bundle.modules)
+        self.data_files = bundle.data_files
         self._slots: queue.Queue[_Slot] = queue.Queue()
         for _ in range(max(1, slots)):
             self._slots.put(_compile(bundle))

@@ -14,6 +14,7 @@ class PolicyEngine(Protocol):
     name: str
     revision: str  # "sha256:<hex>" over every .rego and data file of the bundle
     modules: list[str]  # relative paths of the loaded non-test modules
+    data_files: list[dict]  # {"path", "updated"} of each data file of the loaded revision
 
     def evaluate(self, policy_input: dict) -> PolicyDecision: ...
 

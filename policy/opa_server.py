@@ -44,6 +44,7 @@ class OpaServerEngine:
         bundle = load_bundle(policy_dir)
         self.revision = bundle.revision
         self.modules = sorted(bundle.modules)
+        self.data_files = bundle.data_files
         self.opa_url = opa_url.rstrip("/")
         self._client = _client(self.opa_url, timeout_s)
 

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -75,7 +75,7 @@ class PolicyReloader:
         with self._lock:
             started = time.perf_counter()
             outcome = self._reload(force)
-            outcome = ReloadOutcome(**{**outcome.__dict__, "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+            outcome = replace(outcome, duration_ms=round((time.perf_counter() - started) * 1000, 1))
         if outcome.status == "refused":
             log.warning(
                 "policy reload refused: %s stays; %s",

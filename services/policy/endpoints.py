@@ -37,7 +37,7 @@ def show(_principal: DpoKey, runtime: RuntimeDep) -> PolicyView:
         engine=engine.name,
         revision=engine.revision,
         modules=list(engine.modules),
-        data_files=service.data_files(runtime.settings.policy_dir),
+        data_files=list(engine.data_files),
         policy_dir=str(runtime.settings.policy_dir),
         loaded_at=runtime.policy_loaded_at.isoformat(),
     )

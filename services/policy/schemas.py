@@ -13,7 +13,9 @@ class PolicyView(BaseModel):
     engine: Literal["embedded", "opa"]
     revision: str = Field(description="sha256 over every .rego and data file of the bundle, as recorded in each decision")
     modules: list[str] = Field(description="the policy modules (tests excluded), relative to the policy directory")
-    data_files: list[dict[str, Any]] = Field(description="reference data files with their 'updated' date")
+    data_files: list[dict[str, Any]] = Field(
+        description="the running revision's reference data files with their 'updated' date (not what is on disk now)"
+    )
     policy_dir: str
     loaded_at: str
 

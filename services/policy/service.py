@@ -1,10 +1,7 @@
-"""Dry runs and the running policy's description. Nothing here writes to the
-audit log or forwards anything."""
+"""Dry runs of the running policy. Nothing here writes to the audit log or
+forwards anything."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 from policy import PolicyError
 from policy.explain import explain, summary
@@ -25,18 +22,6 @@ class PolicyFailed(ServiceUnavailable):
 
 class DetectionFailed(ServiceUnavailable):
     type = "detection_failed"
-
-
-def data_files(policy_dir: Path) -> list[dict]:
-    """Every data.json of the bundle with the date its owner last updated it."""
-    files = []
-    for path in sorted(Path(policy_dir).rglob("data.json")):
-        try:
-            updated = json.loads(path.read_text(encoding="utf-8")).get("updated")
-        except (OSError, ValueError, AttributeError):
-            updated = None
-        files.append({"path": path.relative_to(policy_dir).as_posix(), "updated": updated})
-    return files
 
 
 def input_for_request(runtime: Runtime, principal: Principal, request: ChatCompletionRequest) -> dict:

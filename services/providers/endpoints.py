@@ -5,29 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from services.audit.models import DecisionRecord
-from services.gateway.deps import AppKey, RuntimeDep, SessionDep
+from services.gateway.deps import AppKey, RuntimeDep
 from services.gateway.errors import AuthenticationRequired, BadRequest, ServiceUnavailable, responses
-from services.gateway.runtime import Runtime
-from services.keys.service import Principal
 from services.providers.errors import PlanExhausted, PolicyDenied, UpstreamError, UpstreamTimeout
 from services.providers.service import DECISION_HEADER, forward
 from services.routing.schemas import ChatCompletionRequest
 from services.routing.service import UnknownModel, decide
 
 router = APIRouter(tags=["proxy"])
-
-
-def _decide_and_commit(
-    runtime: Runtime, session: Session, principal: Principal, body: ChatCompletionRequest
-) -> DecisionRecord:
-    # The decision is in the audit log before a byte leaves: decide() returns
-    # only once the audit writer committed the row; if that fails it raises
-    # (503) and nothing is forwarded.
-    return decide(runtime, session, principal, body, api="chat")
 
 
 @router.post(
@@ -39,15 +26,17 @@ def _decide_and_commit(
     ),
 )
 async def chat_completions(
-    body: ChatCompletionRequest, principal: AppKey, runtime: RuntimeDep, session: SessionDep
+    body: ChatCompletionRequest, principal: AppKey, runtime: RuntimeDep
 ) -> JSONResponse | StreamingResponse:
     """Detects personal data, asks the policy, records the decision, then
     forwards to the first endpoint of the plan that answers (``stream`` and
     non-stream). ``model: "auto"`` lets the policy choose; a catalog id is
     still checked by it. Headers ``x-douane-decision-id`` and
     ``x-douane-endpoint`` say which decision and which endpoint answered."""
-    # Detection and the policy are CPU work: off the event loop.
-    record = await run_in_threadpool(_decide_and_commit, runtime, session, principal, body)
+    # Detection and the policy are CPU work: off the event loop. The decision
+    # is in the audit log before a byte leaves: decide() returns only once the
+    # audit writer committed the row, and raises (503) if it could not.
+    record = await run_in_threadpool(decide, runtime, principal, body, "chat")
     headers = {DECISION_HEADER: str(record.id)}
     if not record.plan:
         outcome = "decision_error" if record.status == "error" else "denied"

@@ -23,6 +23,7 @@ import httpx
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from policy.validation import OBLIGATIONS
 from services.audit.models import DecisionRecord
 from services.gateway.errors import ServiceUnavailable
 from services.gateway.runtime import Runtime
@@ -99,11 +100,10 @@ async def forward(runtime: Runtime, decision: DecisionRecord, body: dict[str, An
     return await _exhausted(exchange)
 
 
-KNOWN_OBLIGATIONS = {"pseudonymise"}
-
-
 def _pseudonymiser(runtime: Runtime, obligation: dict[str, Any]) -> Pseudonymiser | None:
-    unknown = sorted(set(obligation) - KNOWN_OBLIGATIONS)
+    # The policy's output was validated against the same list (policy.validation);
+    # checked again here because this is where data would leave.
+    unknown = sorted(set(obligation) - set(OBLIGATIONS))
     if unknown:
         # An obligation this gateway cannot carry out: the endpoint gets nothing (fail closed).
         raise _Failed("obligation_failed", f"the policy's obligation {', '.join(unknown)} is not one this gateway knows")

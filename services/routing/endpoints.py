@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from services.audit.views import decision_view
-from services.gateway.deps import AppKey, RuntimeDep, SessionDep
+from services.gateway.deps import AppKey, RuntimeDep
 from services.gateway.errors import AuthenticationRequired, BadRequest, Forbidden, ServiceUnavailable, responses
 from services.routing.schemas import ChatCompletionRequest, DecisionView
 from services.routing.service import UnknownModel, decide
@@ -22,12 +22,12 @@ router = APIRouter(tags=["routing"])
     summary="Decide where a chat request may go, without forwarding it",
     responses=responses(BadRequest, AuthenticationRequired, Forbidden, UnknownModel, ServiceUnavailable),
 )
-def route(body: ChatCompletionRequest, principal: AppKey, runtime: RuntimeDep, session: SessionDep) -> DecisionView:
+def route(body: ChatCompletionRequest, principal: AppKey, runtime: RuntimeDep) -> DecisionView:
     """Detects personal data, asks the policy, records the decision and
     answers it. A policy that allows nothing answers 200 with
     ``allowed: false`` and the reasons; a failure of detection or of the policy
     answers 503 and is recorded as such."""
-    record = decide(runtime, session, principal, body, api="route")  # the row is committed when this returns
+    record = decide(runtime, principal, body, api="route")  # the row is committed when this returns
     if record.status == "error":
         raise ServiceUnavailable(record.error["message"], details={"decision_id": str(record.id), **record.error})
     return decision_view(record)

@@ -10,8 +10,6 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy.orm import Session
-
 from policy import PolicyError
 from services.audit.models import DecisionRecord
 from services.gateway.errors import NotFound
@@ -65,14 +63,11 @@ def build_policy_input(
     }
 
 
-def decide(
-    runtime: Runtime, session: Session, principal: Principal, request: ChatCompletionRequest, api: str
-) -> DecisionRecord:
+def decide(runtime: Runtime, principal: Principal, request: ChatCompletionRequest, api: str) -> DecisionRecord:
     """Decide where ``request`` may go and commit the decision row through
     ``runtime.audit_writer`` before returning: when this returns, the row is
     durable and the request may be forwarded; when the write fails it raises
-    AuditUnavailable (503) and nothing may be forwarded. ``session`` is not
-    used for the audit row any more (kept so callers need not change)."""
+    AuditUnavailable (503) and nothing may be forwarded."""
     check_model(runtime, request)
     started = time.perf_counter()
     engine = runtime.policy  # one engine for the whole decision, even if a reload swaps it meanwhile
@@ -100,7 +95,7 @@ def decide(
     except DetectionError as exc:
         log.error("decision %s: detection failed: %s", record.id, exc)
         record.error = {"type": "detection_failed", "message": "personal-data detection failed; nothing was forwarded"}
-        return _finish(runtime, session, record, timing.detected())
+        return _finish(runtime, record, timing.detected())
     timing.detected()
 
     record.entities = {name: finding.count for name, finding in sorted(findings.entities.items())}
@@ -111,30 +106,30 @@ def decide(
     except PolicyError as exc:
         log.error("decision %s: policy evaluation failed: %s", record.id, exc)
         record.error = {"type": "policy_failed", "message": f"the policy could not decide; nothing was forwarded: {exc}"}
-        return _finish(runtime, session, record, timing.decided())
+        return _finish(runtime, record, timing.decided())
     except Exception as exc:  # noqa: BLE001 - an engine bug is still a decision: refused and recorded
         log.error("decision %s: policy engine raised %s", record.id, type(exc).__name__)
         record.error = {
             "type": "policy_failed",
             "message": f"the policy engine failed ({type(exc).__name__}); nothing was forwarded",
         }
-        return _finish(runtime, session, record, timing.decided())
+        return _finish(runtime, record, timing.decided())
     timing.decided()
 
-    costs = {c["id"]: c["estimated_cost_usd"] for c in policy_input["candidates"]}
     record.policy_output = decision.document
     record.sensitivity = decision.sensitivity
     record.gdpr_categories = list(decision.gdpr_categories)
     record.plan = list(decision.plan)
     record.allowed = bool(decision.plan)
     record.status = "routed" if decision.plan else "denied"
-    record.endpoint = decision.plan[0] if decision.plan else None
-    record.estimated_cost_usd = costs[decision.plan[0]] if decision.plan else None
     if decision.plan:
+        # validate_decision guarantees plan[0] is one of the candidates.
         chosen = next(c for c in policy_input["candidates"] if c["id"] == decision.plan[0])
+        record.endpoint = chosen["id"]
+        record.estimated_cost_usd = chosen["estimated_cost_usd"]
         record.endpoint_jurisdiction = chosen.get("jurisdiction")
         record.endpoint_region = chosen.get("region")
-    return _finish(runtime, session, record, timing)
+    return _finish(runtime, record, timing)
 
 
 class _StageTimes:
@@ -162,7 +157,7 @@ class _StageTimes:
         return self
 
 
-def _finish(runtime: Runtime, session: Session, record: DecisionRecord, timing: _StageTimes) -> DecisionRecord:
+def _finish(runtime: Runtime, record: DecisionRecord, timing: _StageTimes) -> DecisionRecord:
     record.decision_latency_ms = round((time.perf_counter() - timing.started) * 1000, 3)
     audit_started = time.perf_counter()
     runtime.audit_writer.write(record)  # committed (or AuditUnavailable raised) before we go on
