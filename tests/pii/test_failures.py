@@ -50,3 +50,24 @@ def test_a_message_over_the_limit_fails_closed():
 def test_wrong_input_type_fails_closed(detector, bad):
     with pytest.raises(DetectionError):
         detector.detect(bad)
+
+
+def test_a_validator_that_raises_fails_detection_instead_of_missing_the_identifier():
+    """A bug in one validator must not make every IBAN (say) pass unseen."""
+    import dataclasses
+
+    from services.pii.identifiers.scanner import IdentifierScanner
+
+    scanner = IdentifierScanner.load()
+
+    def broken(candidate, language):
+        raise TypeError(f"bug while reading {candidate!r}")
+
+    scanner._groups = tuple(
+        dataclasses.replace(g, rules=tuple(dataclasses.replace(r, validator=broken) for r in g.rules))
+        for g in scanner._groups
+    )
+    detector = Detector(Normaliser.load(), LanguageIdentifier.load(), [scanner], DetectionConfig.load())
+    with pytest.raises(DetectionError, match="TypeError") as caught:
+        detector.detect(["Please refund DE89 3704 0044 0532 0130 00"])
+    assert "DE89" not in str(caught.value)

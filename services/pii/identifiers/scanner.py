@@ -133,14 +133,11 @@ class IdentifierScanner:
     def _is_valid(self, rule: Rule, candidate: str, language: str) -> bool:
         # No cache of verdicts here: it would keep identifier values in memory,
         # and the detector already remembers whole messages by HMAC.
-        try:
-            return bool(rule.validator(candidate, language))
-        except Exception as exc:  # noqa: BLE001
-            # A library raising on a candidate it cannot read means "not a
-            # valid identifier of this kind"; one odd string must not fail the
-            # request. Only the type is logged: the message may quote the value.
-            logger.warning("validator for %s raised %s on a candidate", rule.entity, type(exc).__name__)
-            return False
+        # The validators answer False for what their libraries reject (see
+        # validators.py); anything they raise is a bug, and it propagates so
+        # that detection fails closed instead of silently missing a kind of
+        # identifier in every request.
+        return bool(rule.validator(candidate, language))
 
     def _has_context(self, rule: Rule, text: str, start: int, end: int) -> bool:
         assert rule.context is not None
