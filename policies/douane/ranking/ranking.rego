@@ -6,31 +6,24 @@ package douane.ranking
 
 import rego.v1
 
-# Sort keys are zero-padded digit strings, not numbers: regopy 1.5.2's sort()
-# orders numbers by their text ([10, 9], and 2.68e-05 after 0.000134), while
-# equal-width digit strings sort the same as their values in every engine.
-# regopy's sprintf %d wraps at 2^31, so a cost is two keys, whole dollars and
-# nanodollars; latencies are in ms; a missing latency sorts last.
-padded(x) := sprintf("%020d", [round(x)]) if {
-	is_number(x)
-	x >= 0
-}
+# A sort key is one fixed-width digit string per candidate: whole dollars,
+# nanodollars, latency in ms, then the id, so equal endpoints always come out
+# in the same order. Not numbers: regopy 1.5.2's sort() orders numbers by
+# their text ([10, 9], and 2.68e-05 after 0.000134), while zero-padded digit
+# strings of equal width sort the same as their values in every engine.
+# Integers only (%d): OPA's sprintf hands integral numbers to %f as Go ints,
+# and regopy's %d wraps at 2^31, hence dollars and nanodollars apart.
+# One sprintf per candidate and no function calls: this runs on every
+# request. A candidate without a latency sorts after every measured one.
+cheapest_first(candidates) := [substring(key, 28, -1) | some key in sort([key |
+	some c in candidates
+	cost := c.estimated_cost_usd
+	cost >= 0
+	dollars := floor(cost)
+	latency := round(object.get(c, "latency_p95_ms", 999999999))
+	key := sprintf("%010d%09d%09d%s", [dollars, round((cost - dollars) * 1000000000), latency, c.id])
+])]
 
-padded(x) := "99999999999999999999" if not is_number(x)
-
-sort_key(c) := [
-	padded(floor(c.estimated_cost_usd)),
-	padded((c.estimated_cost_usd - floor(c.estimated_cost_usd)) * 1000000000),
-	padded(object.get(c, "latency_p95_ms", null)),
-	c.id,
-]
-
-# Arrays compare element by element, so sorting [cost, latency, id] keys
-# gives the tie-break order directly.
-cheapest_first(candidates) := [key[3] | some key in sort([sort_key(c) | some c in candidates])]
-
-# The plan: the cheapest endpoint, then the cheapest one in another
-# jurisdiction (if any is eligible), then the rest, cheapest first.
 plan(candidates) := diversified(cheapest_first(candidates), {c.id: c.jurisdiction | some c in candidates})
 
 diversified(ranked, jurisdiction) := ranked if count(ranked) < 2

@@ -8,16 +8,24 @@ import data.douane.lib.text.text
 
 ref := data.reference.risk
 
-# Jurisdiction -> level: EU/EEA members at eu_eea_level, then the table (which
-# wins, so a DPO can rate a member state differently). Built once per query.
-levels := object.union({m: ref.eu_eea_level | some m in data.reference.geography.eu_eea_members}, ref.jurisdictions)
+# Jurisdiction -> level: the table first (so a DPO can rate a member state
+# differently), then EU/EEA members at eu_eea_level, then unknown_level: a
+# jurisdiction nobody has assessed is treated as the riskiest (fail closed).
+# Lookups per candidate, not a merged table: that would be rebuilt on every
+# request.
+level_of(jurisdiction) := level if {
+	level := ref.jurisdictions[jurisdiction]
+} else := ref.eu_eea_level if {
+	jurisdiction in data.reference.geography.eu_eea_members
+} else := ref.unknown_level
+
+assessed(jurisdiction) if ref.jurisdictions[jurisdiction]
+
+assessed(jurisdiction) if jurisdiction in data.reference.geography.eu_eea_members
 
 # Level -> position in the ordered list; comparing positions avoids
 # hard-coding "high > medium" in Rego.
 rank := {level: i | some i, level in ref.levels}
-
-# A jurisdiction nobody has assessed is treated as the riskiest: fail closed.
-level_of(jurisdiction) := object.get(levels, jurisdiction, ref.unknown_level)
 
 # object.get: a missing field must still deny with a reason (fail closed).
 tolerance := object.get(input.request, "risk_tolerance", null)
@@ -32,7 +40,7 @@ deny contains {"endpoint": c.id, "reason": msg} if {
 	not accepts_everything
 	some c in input.candidates
 	jurisdiction := object.get(c, "jurisdiction", null)
-	level := object.get(levels, jurisdiction, ref.unknown_level)
+	level := level_of(jurisdiction)
 	rank[level] > rank[max_level]
 	msg := concat("", [
 		"jurisdiction ", text(jurisdiction), unknown_note(jurisdiction), " carries ", level,
@@ -42,4 +50,4 @@ deny contains {"endpoint": c.id, "reason": msg} if {
 
 default unknown_note(_) := ""
 
-unknown_note(jurisdiction) := " (not in the risk table, so treated as the highest risk)" if object.get(levels, jurisdiction, null) == null
+unknown_note(jurisdiction) := " (not in the risk table, so treated as the highest risk)" if not assessed(jurisdiction)
