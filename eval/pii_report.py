@@ -20,8 +20,17 @@ Each miss lists the entity types the detector reported, with their best
 scores (never the matched text): a finding below the policy's per-entity
 min_score explains many "personal instead of special" misses.
 
-Exit status 1 when douane misses a target (--no-fail: report only). Misses are
-printed by prompt id; --explain adds the prompt texts.
+Two sets are scored in the same run, with the same systems:
+- the tuning set (eval/pii/prompts.jsonl), used while the lexicons were tuned;
+- the held-out set (eval/pii/heldout/prompts.jsonl), written after the
+  lexicons were frozen and never to be used to tune them. Its figures are
+  printed with the same table and a pass/fail mark against the same targets,
+  then a side-by-side summary of both sets.
+
+Exit status 1 when douane misses a target on the tuning set (--no-fail: report
+only); the held-out targets are reported, not enforced. Misses are printed by
+prompt id; --explain adds the prompt texts. --set scores one given file only;
+--no-heldout skips the held-out set.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ from baselines import (  # noqa: E402
 )
 
 DEFAULT_SET = ROOT / "eval" / "pii" / "prompts.jsonl"
+HELDOUT_SET = ROOT / "eval" / "pii" / "heldout" / "prompts.jsonl"
 SENSITIVITIES = ("none", "personal", "special")
 SPECIAL_CATEGORIES = (
     "special:health", "special:genetic", "special:biometric", "special:racial_or_ethnic_origin",
@@ -327,11 +337,13 @@ def _fmt(x: float | None) -> str:
     return "   -  " if x is None else f"{x:6.3f}"
 
 
-def print_report(prompts: list[dict], results: list[Result], explain: bool = False) -> None:
+def print_report(
+    prompts: list[dict], results: list[Result], explain: bool = False, title: str = "", enforced: bool = True
+) -> None:
     by_id = {p["id"]: p for p in prompts}
     counts = Counter((p["language"], p["sensitivity"]) for p in prompts)
     languages = sorted({p["language"] for p in prompts})
-    print(f"PII evaluation: {len(prompts)} prompts")
+    print(f"PII evaluation{', ' + title if title else ''}: {len(prompts)} prompts")
     print("  " + "  ".join(
         f"{lang}: {sum(counts[(lang, s)] for s in SENSITIVITIES)} "
         f"({'/'.join(str(counts[(lang, s)]) for s in SENSITIVITIES)})" for lang in languages
@@ -408,29 +420,80 @@ def print_report(prompts: list[dict], results: list[Result], explain: bool = Fal
     print()
     met = targets_met(douane.overall)
     verdict = "all targets met" if all(met.values()) else "targets missed: " + ", ".join(k for k, v in met.items() if not v)
-    print(f"{douane.system.name}: {verdict}")
+    scope = f" on the {title}" if title else ""
+    print(f"{douane.system.name}{scope}: {verdict}{'' if enforced else '  (reported, not enforced)'}")
+
+
+def print_comparison(sets: list[tuple[str, list[Result]]]) -> None:
+    """One row per figure, one column per (set, system): the tuning set's
+    figures beside the held-out set's, so the flattery is visible."""
+    columns = [(name, r) for name, results in sets for r in results]
+    print("summary: " + " vs ".join(f"{name} ({results[0].overall.n} prompts)" for name, results in sets))
+    header = f"{'figure':<44}{'target':>10}" + "".join(f"{(name + ':' + r.system.name):>21}" for name, r in columns)
+    print(header)
+    print("-" * len(header))
+    rows = [
+        ("recall, personal data (personal|special)", "recall_personal", ">= 0.98"),
+        ("recall, special with the right category", "recall_special", ">= 0.95"),
+        ("  (judged special, any category)", "recall_special_any", ""),
+        ("false-positive rate, clean prompts", "fp_clean", "<= 0.05"),
+        ("sensitivity accuracy (3 classes)", "accuracy", ""),
+    ]
+    for label, attr, target in rows:
+        cells = []
+        for _name, r in columns:
+            met = targets_met(r.overall).get(attr)
+            mark = "" if met is None else (" ok" if met else " !!")
+            cells.append(f"{_fmt(getattr(r.overall, attr))}{mark:>3}".rjust(21))
+        print(f"{label:<44}{target:>10}" + "".join(cells))
+    print()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="labelled prompts (JSONL)")
+    parser.add_argument("--set", type=Path, help="score only these labelled prompts (JSONL)")
+    parser.add_argument("--no-heldout", action="store_true", help="skip the held-out set")
     parser.add_argument("--no-fail", action="store_true", help="exit 0 even when douane misses a target")
     parser.add_argument("--explain", action="store_true", help="print the text of every missed prompt")
     parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio baselines")
     parser.add_argument("--language", action="append", help="only these languages (repeatable)")
     args = parser.parse_args(argv)
 
-    prompts = load_prompts(args.set)
-    if args.language:
-        prompts = [p for p in prompts if p["language"] in set(args.language)]
+    if args.set is not None:
+        sets = [("", args.set, True)]
+    else:
+        sets = [("tuning set", DEFAULT_SET, True)]
+        if not args.no_heldout and HELDOUT_SET.exists():
+            sets.append(("held-out set", HELDOUT_SET, False))
+    scored = []
     with no_network() as attempts:
-        results = evaluate(prompts, build_systems(include_presidio=not args.no_presidio))
-    print_report(prompts, results, explain=args.explain)
+        systems = build_systems(include_presidio=not args.no_presidio)
+        for title, path, enforced in sets:
+            prompts = load_prompts(path)
+            if args.language:
+                prompts = [p for p in prompts if p["language"] in set(args.language)]
+            scored.append((title, path, enforced, prompts, evaluate(prompts, systems)))
+    for title, path, enforced, prompts, results in scored:
+        if len(scored) > 1:
+            print("=" * 100)
+            print(f"{title}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
+                  f"{'' if enforced else '  (held out: targets reported, not enforced)'}")
+            print("=" * 100)
+        print_report(prompts, results, explain=args.explain, title=title, enforced=enforced)
+        print()
+    if len(scored) > 1:
+        print_comparison([(title.split()[0].replace("held-out", "heldout"), results) for title, _p, _e, _prompts, results in scored])
+        for title, _p, enforced, _prompts, results in scored:
+            met = targets_met(results[0].overall)
+            marks = ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in met.items())
+            print(f"  {title:<14} {'PASS' if all(met.values()) else 'FAIL'}  ({marks})"
+                  f"{'' if enforced else '  -- reported only, does not set the exit status'}")
+        print()
     if attempts:
         print(f"WARNING: {len(attempts)} network connection attempts were blocked during the run")
     if args.no_fail:
         return 0
-    return 0 if all(targets_met(results[0].overall).values()) else 1
+    return 0 if all(all(targets_met(results[0].overall).values()) for _t, _p, enforced, _pr, results in scored if enforced) else 1
 
 
 if __name__ == "__main__":

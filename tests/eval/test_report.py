@@ -61,3 +61,35 @@ def test_exit_status_follows_the_targets(report):
     failing = report.Figures(n=1, recall_personal=0.9, recall_special=1.0, fp_clean=0.0, accuracy=0.9)
     assert all(report.targets_met(passing).values())
     assert not report.targets_met(failing)["recall_personal"]
+
+
+def _oracle_system(report, knows: list[dict]):
+    """A fake detector that answers every prompt of `knows` right and judges
+    anything else clean."""
+    truth = {p["text"]: p for p in knows}
+
+    def judge(text: str):
+        p = truth.get(text)
+        if p is None:
+            return report.Judgement("none", frozenset(), frozenset())
+        return report.Judgement(p["sensitivity"], frozenset(p["categories"]), frozenset(p["kinds"]))
+
+    return report.System("douane", "oracle", judge)
+
+
+def test_heldout_is_reported_beside_the_tuning_set_but_does_not_set_the_exit_status(report, monkeypatch, capsys):
+    tuning, heldout = report.load_prompts(report.DEFAULT_SET), report.load_prompts(report.HELDOUT_SET)
+    # Right on the tuning set, blind on the held-out set: exit 0, held-out marked FAIL.
+    monkeypatch.setattr(report, "build_systems", lambda include_presidio=True: [_oracle_system(report, tuning)])
+    assert report.main(["--no-presidio"]) == 0
+    out = capsys.readouterr().out
+    assert "held-out set: eval/pii/heldout/prompts.jsonl" in out
+    assert "summary: tuning (%d prompts) vs heldout (%d prompts)" % (len(tuning), len(heldout)) in out
+    assert "held-out set   FAIL" in out and "tuning set     PASS" in out
+    # Right on the held-out set only: the tuning set's targets fail the run.
+    monkeypatch.setattr(report, "build_systems", lambda include_presidio=True: [_oracle_system(report, heldout)])
+    assert report.main(["--no-presidio"]) == 1
+    assert report.main(["--no-presidio", "--no-heldout"]) == 1
+    assert "held-out" not in capsys.readouterr().out.split("PII evaluation")[-1]
+    # --set scores one file, and that file's targets decide.
+    assert report.main(["--no-presidio", "--set", str(report.HELDOUT_SET)]) == 0
