@@ -26,6 +26,15 @@ DECISION_PACKAGE = "douane"
 DECISION_RULE = "decision"
 
 
+class _DirectOpaClient(OpaClient):
+    def _init_session(self):
+        session = super()._init_session()
+        # Proxies from the environment (HTTP(S)_PROXY) would be a hop nobody
+        # planned for the policy input; the upstream client ignores them too.
+        session.trust_env = False
+        return session
+
+
 def _client(opa_url: str, timeout_s: float) -> OpaClient:
     parts = urlsplit(opa_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -34,7 +43,7 @@ def _client(opa_url: str, timeout_s: float) -> OpaClient:
         raise PolicyError(f"DOUANE_OPA_URL must not carry a path (the Data API lives at /v1/data): {opa_url!r}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     # Retries are ours to decide (fail closed, fast), not the client's: none.
-    return OpaClient(host=parts.hostname, port=port, ssl=parts.scheme == "https", timeout=timeout_s, retries=0)
+    return _DirectOpaClient(host=parts.hostname, port=port, ssl=parts.scheme == "https", timeout=timeout_s, retries=0)
 
 
 class OpaServerEngine:

@@ -25,6 +25,9 @@ NAMING = {
 }
 
 
+CONNECT_TIMEOUT_S = 5  # seconds; a request waiting on a dead database answers 503 after this
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -45,8 +48,12 @@ def make_engine(database_url: str) -> Engine:
             cursor.close()
 
         return engine
+    # libpq waits without end for a server that accepts the connection and
+    # never answers (frozen, or a host that drops packets): bound it, unless
+    # the URL sets its own connect_timeout.
+    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_S}
     # pool_pre_ping: a restarted Postgres must not turn the next request into an error.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

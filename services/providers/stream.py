@@ -21,6 +21,10 @@ def _event(data: str) -> bytes:
     return f"data: {data}\n\n".encode()
 
 
+class _NotAChunk(Exception):
+    """An upstream event that is not a JSON object: the stream is not one we can relay."""
+
+
 class StreamRelay:
     """Passes a stream on event by event, restoring placeholders, and writes
     the outcome when the stream ends, however it ends."""
@@ -66,9 +70,11 @@ class StreamRelay:
         try:
             chunk = json.loads(data)
         except ValueError:
-            return _event(data)  # not JSON: passed on untouched
+            chunk = None
         if not isinstance(chunk, dict):
-            return _event(data)
+            # Relayed as is, the app's SDK would fail on it with a JSON error
+            # that names nobody, and the outcome would say "ok".
+            raise _NotAChunk()
         if "error" in chunk:
             self.upstream_error = True
             return _event(data)
@@ -125,6 +131,12 @@ class StreamRelay:
                 yield flushed
             await exchange.record("truncated")
             yield self._error_event("upstream_truncated", f"{endpoint_id} ended its stream before it was complete")
+        except _NotAChunk:
+            flushed = self._flush()
+            if flushed:
+                yield flushed
+            await exchange.record("upstream_error")
+            yield self._error_event("upstream_invalid_response", f"{endpoint_id} sent an event that is not a JSON chunk")
         except (httpx.TimeoutException, TimeoutError):
             await exchange.record("timeout")
             yield self._error_event("upstream_timeout", f"{endpoint_id} stopped sending within the timeout")
