@@ -20,17 +20,20 @@ Each miss lists the entity types the detector reported, with their best
 scores (never the matched text): a finding below the policy's per-entity
 min_score explains many "personal instead of special" misses.
 
-Two sets are scored in the same run, with the same systems:
+Three sets are scored in the same run, with the same systems:
 - the tuning set (eval/pii/prompts.jsonl), used while the lexicons were tuned;
 - the held-out set (eval/pii/heldout/prompts.jsonl), written after the
-  lexicons were frozen and never to be used to tune them. Its figures are
-  printed with the same table and a pass/fail mark against the same targets,
-  then a side-by-side summary of both sets.
+  lexicons were frozen and never to be used to tune them;
+- the second held-out set (eval/pii/heldout2/prompts.jsonl), written blind to
+  the detector's code and lexicons and to the first held-out set, never to be
+  used to tune them either.
+Each held-out set's figures are printed with the same table and a pass/fail
+mark against the same targets, then a side-by-side summary of all sets.
 
 Exit status 1 when douane misses a target on the tuning set (--no-fail: report
 only); the held-out targets are reported, not enforced. Misses are printed by
 prompt id; --explain adds the prompt texts. --set scores one given file only;
---no-heldout skips the held-out set.
+--no-heldout skips both held-out sets.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from baselines import (  # noqa: E402
 
 DEFAULT_SET = ROOT / "eval" / "pii" / "prompts.jsonl"
 HELDOUT_SET = ROOT / "eval" / "pii" / "heldout" / "prompts.jsonl"
+HELDOUT2_SET = ROOT / "eval" / "pii" / "heldout2" / "prompts.jsonl"
 SENSITIVITIES = ("none", "personal", "special")
 SPECIAL_CATEGORIES = (
     "special:health", "special:genetic", "special:biometric", "special:racial_or_ethnic_origin",
@@ -449,10 +453,16 @@ def print_comparison(sets: list[tuple[str, list[Result]]]) -> None:
     print()
 
 
+def _short_name(title: str) -> str:
+    """Column name in the summary: "tuning set" -> tuning, "held-out set" ->
+    heldout, "held-out set 2" -> heldout2."""
+    return title.replace("held-out", "heldout").replace(" set", "").replace(" ", "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, help="score only these labelled prompts (JSONL)")
-    parser.add_argument("--no-heldout", action="store_true", help="skip the held-out set")
+    parser.add_argument("--no-heldout", action="store_true", help="skip the held-out sets")
     parser.add_argument("--no-fail", action="store_true", help="exit 0 even when douane misses a target")
     parser.add_argument("--explain", action="store_true", help="print the text of every missed prompt")
     parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio baselines")
@@ -463,8 +473,10 @@ def main(argv: list[str] | None = None) -> int:
         sets = [("", args.set, True)]
     else:
         sets = [("tuning set", DEFAULT_SET, True)]
-        if not args.no_heldout and HELDOUT_SET.exists():
-            sets.append(("held-out set", HELDOUT_SET, False))
+        if not args.no_heldout:
+            for title, path in (("held-out set", HELDOUT_SET), ("held-out set 2", HELDOUT2_SET)):
+                if path.exists():
+                    sets.append((title, path, False))
     scored = []
     with no_network() as attempts:
         systems = build_systems(include_presidio=not args.no_presidio)
@@ -482,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
         print_report(prompts, results, explain=args.explain, title=title, enforced=enforced)
         print()
     if len(scored) > 1:
-        print_comparison([(title.split()[0].replace("held-out", "heldout"), results) for title, _p, _e, _prompts, results in scored])
+        print_comparison([(_short_name(title), results) for title, _p, _e, _prompts, results in scored])
         for title, _p, enforced, _prompts, results in scored:
             met = targets_met(results[0].overall)
             marks = ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in met.items())
