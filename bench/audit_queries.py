@@ -74,6 +74,8 @@ def start_gateway(url: str, log_path: Path) -> tuple[subprocess.Popen, str]:
         **os.environ,
         "DOUANE_DATABASE_URL": url,
         "DOUANE_POLICY_WATCH": "false",
+        # One key drives the whole run: the per-key limit would measure itself.
+        "DOUANE_RATE_LIMIT_PER_MINUTE": "0",
         "DOUANE_POLICY_DIR": str(ROOT / "policies"),
         "DOUANE_ENDPOINTS_FILE": str(ROOT / "config" / "endpoints.yaml"),
     }

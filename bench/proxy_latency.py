@@ -209,6 +209,8 @@ def start_douane(workdir: Path, upstream: str, database_url: str) -> tuple[Proce
         "DOUANE_ENDPOINTS_FILE": str(catalog_file),
         "DOUANE_POLICY_DIR": str(ROOT / "policies"),
         "DOUANE_POLICY_ENGINE": "embedded",
+        # One key drives the whole run: the per-key limit would measure itself.
+        "DOUANE_RATE_LIMIT_PER_MINUTE": "0",
         "BENCH_UPSTREAM_KEY": UPSTREAM_KEY,
     }
     douane = str(Path(sys.executable).parent / "douane")

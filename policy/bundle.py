@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,13 +66,24 @@ def load_bundle(policy_dir: Path) -> PolicyBundle:
 
 
 def _bundle_files(root: Path):
-    for path in root.rglob("*"):
-        rel_parts = path.relative_to(root).parts
-        # Hidden directories (.git, editor state) are not part of a bundle.
-        if any(part.startswith(".") for part in rel_parts) or not path.is_file():
+    # Symlinked directories are followed: a Kubernetes ConfigMap volume is
+    # `douane -> ..data/douane`, `..data -> ..2026_11_28_...` (Path.rglob
+    # does not descend into them before Python 3.13). Hidden entries (.git,
+    # editor state, the ConfigMap's own ..data) are not part of a bundle.
+    seen: set[str] = set()
+    for directory, subdirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in seen:  # a symlink loop
+            subdirs.clear()
             continue
-        if path.suffix == ".rego" or path.name in DATA_FILE_NAMES:
-            yield path
+        seen.add(real)
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        for name in files:
+            path = Path(directory) / name
+            if name.startswith(".") or not path.is_file():
+                continue
+            if path.suffix == ".rego" or name in DATA_FILE_NAMES:
+                yield path
 
 
 def _decode(raw: bytes, rel: str) -> str:

@@ -70,12 +70,29 @@ class PolicyReloader:
         self._install = install
         self._fixture_candidates = fixture_candidates
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[ReloadOutcome], None]] = []
 
-    def reload(self, *, force: bool = False) -> ReloadOutcome:
+    def subscribe(self, listener: Callable[[ReloadOutcome], None]) -> None:
+        """Call ``listener`` after every reload that was asked for (the API,
+        the file watch) and leaves the directory's revision running: ``loaded``
+        or ``unchanged``. Not after ``reload(expect=...)``: that one follows a
+        revision another replica installed (services.policy.shared)."""
+        self._listeners.append(listener)
+
+    def reload(self, *, force: bool = False, expect: str | None = None) -> ReloadOutcome:
+        """``expect``: install only if the directory holds that revision, which
+        another replica installed after running the policy's tests on it;
+        compile and check run here, the tests do not run again."""
         with self._lock:
             started = time.perf_counter()
-            outcome = self._reload(force)
+            outcome = self._reload(force, expect)
             outcome = replace(outcome, duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            if expect is None and outcome.status != "refused":
+                for listener in self._listeners:
+                    try:
+                        listener(outcome)
+                    except Exception:  # noqa: BLE001 - the reload happened; a listener failing must not undo it
+                        log.exception("a policy reload listener failed")
         if outcome.status == "refused":
             log.warning(
                 "policy reload refused: %s stays; %s",
@@ -86,17 +103,23 @@ class PolicyReloader:
             log.info("policy reloaded: %s -> %s", outcome.previous_revision, outcome.revision)
         return outcome
 
-    def _reload(self, force: bool) -> ReloadOutcome:
+    def _reload(self, force: bool, expect: str | None) -> ReloadOutcome:
         running = self._current().revision
         with tempfile.TemporaryDirectory(prefix="douane-policy-") as tmp:
             snapshot = Path(tmp) / "policies"
             try:
-                shutil.copytree(self._policy_dir, snapshot)
+                # Hidden entries are no part of a bundle (a ConfigMap volume's
+                # ..data is a second copy of every file).
+                shutil.copytree(self._policy_dir, snapshot, ignore=shutil.ignore_patterns(".*"))
                 candidate = load_bundle(snapshot).revision
             except (OSError, PolicyError) as exc:
                 return ReloadOutcome("refused", running, running, None, [f"cannot read the policy directory: {exc}"])
             if candidate == running and not force:
                 return ReloadOutcome("unchanged", running, running, candidate)
+            if expect is not None and candidate != expect:
+                return ReloadOutcome(
+                    "refused", running, running, candidate, [f"the policy directory holds {candidate}, not {expect}"]
+                )
 
             def refused(errors: list[str], passed: int = 0, failed: list[str] | None = None) -> ReloadOutcome:
                 return ReloadOutcome("refused", running, running, candidate, errors, passed, failed or [])
@@ -104,14 +127,21 @@ class PolicyReloader:
             problems = check_policy(snapshot, self._fixture_candidates)
             if problems:
                 return refused([f"{p.where}: {p.message}" for p in problems])
-            results = run_policy_tests(snapshot)
-            failed = [r.name for r in results if not r.passed]
-            passed = len(results) - len(failed)
-            if not results:
-                return refused(["the policy has no test_* rules; a policy without tests is not loaded"])
-            if failed:
-                errors = [f"{r.name}: {r.error}" for r in results if not r.passed and r.error]
-                return refused(errors or ["policy tests failed"], passed, failed)
+            passed = 0
+            if expect is None:
+                results = run_policy_tests(snapshot)
+                failed = [r.name for r in results if not r.passed]
+                passed = len(results) - len(failed)
+                if not results:
+                    return refused(["the policy has no test_* rules; a policy without tests is not loaded"])
+                if failed:
+                    errors = [f"{r.name}: {r.error}" for r in results if not r.passed and r.error]
+                    return refused(errors or ["policy tests failed"], passed, failed)
+            # else: following a revision another replica installed. Its tests
+            # passed there on these very bytes (the revision hashes every file)
+            # and they depend on nothing else, while running them again takes
+            # seconds (a child process); the check above depends on this
+            # replica's catalog, so it runs here.
             try:
                 engine = self._build(snapshot)
             except PolicyError as exc:

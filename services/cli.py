@@ -39,6 +39,7 @@ def _settings() -> Settings:
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes sharing the port, each with its own runtime built from DOUANE_* settings")] = 1,
 ) -> None:
     """Start the gateway (run `douane db upgrade` first)."""
     import uvicorn
@@ -47,10 +48,11 @@ def serve(
     from services.gateway.app import build_runtime, create_app
     from services.routing.catalog import CatalogError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Presidio logs every recognizer it loads or skips; only its errors matter to an operator.
-    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    _configure_logging()
     settings = _settings()
+    if workers > 1:
+        _serve_workers(settings, host, port, workers)
+        return
     try:
         runtime = build_runtime(settings)
     except (CatalogError, PolicyError) as exc:
@@ -61,7 +63,79 @@ def serve(
         f"{len(runtime.catalog.endpoints)} endpoints from {settings.endpoints_file}",
         err=True,
     )
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+    # No "server: uvicorn" header: what runs the gateway is nobody else's business.
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info", server_header=False)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Presidio logs every recognizer it loads or skips; only its errors matter to an operator.
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+
+
+def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Several processes on one listening socket (uvicorn's supervisor).
+
+    The parent checks what would stop every worker (catalog, policy) so a bad
+    configuration fails once, here, instead of workers dying and being
+    restarted in a loop; it makes the audit partitions once. Each worker then
+    builds its own runtime from the same settings (``worker_app``): detector,
+    policy, audit writer and upstream client are per process. The audit chain
+    is safe across processes (the writer locks the chain head FOR UPDATE)."""
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from policy import PolicyError, load_engine
+    from services.db import make_engine
+    from services.routing.catalog import CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog(settings.endpoints_file)
+        policy = load_engine(settings.policy_engine, settings.policy_dir, settings.opa_url)
+    except (CatalogError, PolicyError) as exc:
+        raise _fail(f"cannot start: {exc}") from None
+    engine = make_engine(settings.database_url)
+    try:
+        _ensure_partitions(engine)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"douane: policy {policy.name} {policy.revision}, {len(catalog.endpoints)} endpoints from "
+        f"{settings.endpoints_file}, {workers} workers",
+        err=True,
+    )
+    # Our own socket, not uvicorn's bind_socket(): asyncio sets TCP_NODELAY on
+    # accepted connections only when the listening socket was made with
+    # IPPROTO_TCP, and uvicorn's is made with proto 0. Without it every
+    # keep-alive response (headers and body are two writes) waits ~40 ms on
+    # Nagle and the client's delayed ACK.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port}: {exc}") from None
+    sock.set_inheritable(True)
+    config = uvicorn.Config(
+        "services.cli:worker_app", factory=True, host=host, port=port, workers=workers, log_level="info",
+        server_header=False,  # as the single-process path
+    )
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
+
+
+def worker_app():
+    """The app factory each worker of `serve --workers N` imports: a runtime
+    of its own, built from the DOUANE_* environment it inherited."""
+    from services.gateway.app import build_runtime, create_app
+
+    _configure_logging()
+    return create_app(build_runtime(load_settings()))
 
 
 def _ensure_partitions(engine) -> None:
@@ -94,6 +168,10 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
 def keys_create(
     tenant: Annotated[str, typer.Option(help="the tenant the key acts for")],
     role: Annotated[str, typer.Option(help="app, auditor, dpo, admin or platform_auditor")],
+    rate_limit: Annotated[
+        Optional[int],
+        typer.Option(min=0, help="requests per minute for this key, 0 for unlimited (default: DOUANE_RATE_LIMIT_PER_MINUTE)"),
+    ] = None,
 ) -> None:
     """Create an API key; the key is the last line of output and is shown only once."""
     from services.db import make_engine, make_sessionmaker
@@ -107,7 +185,7 @@ def keys_create(
     engine = make_engine(_settings().database_url)
     try:
         with make_sessionmaker(engine)() as session:
-            principal, key = create_key(session, tenant, role_value)
+            principal, key = create_key(session, tenant, role_value, rate_limit_per_minute=rate_limit)
             session.commit()
     except InvalidTenant as exc:
         raise _fail(f"--tenant: {exc}") from None
@@ -115,6 +193,25 @@ def keys_create(
         engine.dispose()
     typer.echo(f"created key {principal.key_id} for tenant {principal.tenant} with role {principal.role.value}")
     typer.echo(key)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id, k_… (the part after dk_)")]) -> None:
+    """Revoke an API key. Replicas stop accepting it within DOUANE_KEY_CACHE_TTL_S seconds."""
+    from services.db import make_engine, make_sessionmaker
+    from services.keys.service import revoke_key
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            revoked = revoke_key(session, key_id)
+            session.commit()
+    finally:
+        engine.dispose()
+    if not revoked:
+        raise _fail(f"no active key {key_id}")
+    typer.echo(f"revoked key {key_id}; replicas refuse it within {settings.key_cache_ttl_s:g} s")
 
 
 @policy_app.command("test")

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def make_settings(database_url: str, **overrides) -> Settings:
     overrides.setdefault("policy_watch", False)  # one watcher thread per test app is waste; tests reload explicitly
     overrides.setdefault("policy_dir", ROOT / "policies")
+    overrides.setdefault("rate_limit_per_minute", 0)  # the suite sends far more than a production key may
+    overrides.setdefault("share_replica_state", False)  # test gateways on one database are not one fleet
     overrides.setdefault("endpoints_file", ROOT / "config" / "endpoints.yaml")
     return Settings(database_url=database_url, **overrides)
 
@@ -43,7 +45,7 @@ def serve_in_thread(runtime: Runtime) -> tuple[LiveGateway, Callable[[], None]]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning", lifespan="on", server_header=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from services.audit.schemas import Moment
 from services.audit.verify import verify
 from services.gateway.deps import AuditScope, RuntimeDep
 from services.gateway.errors import AuthenticationRequired, BadRequest, Forbidden, responses
@@ -65,8 +66,8 @@ def public_key_of(settings: Settings):
 async def verify_chain(
     scope: AuditScope,
     runtime: RuntimeDep,
-    since: Annotated[AwareDatetime | None, Query(description="rows created from this time (inclusive)")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="rows created before this time (exclusive)")] = None,
+    since: Annotated[Moment | None, Query(description="rows created from this time (inclusive)")] = None,
+    until: Annotated[Moment | None, Query(description="rows created before this time (exclusive)")] = None,
 ) -> VerifyView:
     """The chains span every tenant, so every row is checked; an auditor of
     one tenant sees the result, but a broken row of another tenant is named

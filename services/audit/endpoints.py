@@ -13,11 +13,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from services.audit import repository
 from services.audit.export import export_response
-from services.audit.schemas import DecisionPage, DecisionStatus, ExportFormat, OutcomeFilter, Sensitivity
+from services.audit.schemas import DecisionPage, DecisionStatus, ExportFormat, Moment, OutcomeFilter, Sensitivity
 from services.audit.views import audit_view, decision_view
 from services.gateway.deps import AuditScope, RuntimeDep, SessionDep
 from services.gateway.errors import AuthenticationRequired, BadRequest, Forbidden, NotFound, responses
@@ -60,8 +59,8 @@ def _decode_cursor(cursor: str) -> repository.Cursor:
 
 def decision_filters(
     scope: AuditScope,
-    since: Annotated[AwareDatetime | None, Query(description="from this time (inclusive), ISO 8601 with offset")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="to this time (exclusive), ISO 8601 with offset")] = None,
+    since: Annotated[Moment | None, Query(description="from this time (inclusive), ISO 8601 with offset")] = None,
+    until: Annotated[Moment | None, Query(description="to this time (exclusive), ISO 8601 with offset")] = None,
     endpoint: Annotated[
         str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="the chosen endpoint (plan[0])")
     ] = None,

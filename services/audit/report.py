@@ -21,7 +21,7 @@ from sqlalchemy import DateTime, String, and_, bindparam, func, literal, select,
 from sqlalchemy.orm import Session
 
 from services.audit.models import DecisionRecord, OutcomeRecord
-from services.audit.repository import OUTCOME_CLOCK_MARGIN, outcomes_since
+from services.audit.repository import outcome_floor, outcomes_since
 from services.audit.schemas import (
     AuditReport,
     EndpointSpend,
@@ -98,9 +98,9 @@ def violations(
     if until is not None:
         where.append("d.created_at < :until")
         params["until"] = until
-    if since is not None:  # see repository.OUTCOME_CLOCK_MARGIN: skips older outcome partitions
+    if outcome_floor(since) is not None:  # see repository.OUTCOME_CLOCK_MARGIN: skips older outcome partitions
         where.append("o.created_at >= :outcomes_since")
-        params["outcomes_since"] = since - OUTCOME_CLOCK_MARGIN
+        params["outcomes_since"] = outcome_floor(since)
     statement = text(
         f"""
         SELECT v.id, v.created_at, v.tenant, v.sensitivity, v.endpoint,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from services.audit.endpoints import check_period, utc
 from services.audit.report import build_report
-from services.audit.schemas import AuditReport
+from services.audit.schemas import AuditReport, Moment
 from services.gateway.deps import AuditScope, SessionDep
 from services.gateway.errors import AuthenticationRequired, BadRequest, Forbidden, responses
 
@@ -25,8 +24,8 @@ router = APIRouter(tags=["audit"])
 def audit_report(
     scope: AuditScope,
     session: SessionDep,
-    since: Annotated[AwareDatetime | None, Query(description="from this time (inclusive), ISO 8601 with offset")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="to this time (exclusive), ISO 8601 with offset")] = None,
+    since: Annotated[Moment | None, Query(description="from this time (inclusive), ISO 8601 with offset")] = None,
+    until: Annotated[Moment | None, Query(description="to this time (exclusive), ISO 8601 with offset")] = None,
 ) -> AuditReport:
     check_period(since, until)
     return build_report(session, scope.tenant, utc(since), utc(until))

@@ -28,9 +28,21 @@ from services.audit.models import DecisionRecord, OutcomeRecord
 OUTCOME_CLOCK_MARGIN = timedelta(days=1)
 
 
+def outcome_floor(since: datetime | None) -> datetime | None:
+    """The earliest an outcome of a decision made since ``since`` can have
+    been written; None when there is no bound."""
+    if since is None:
+        return None
+    try:
+        return since - OUTCOME_CLOCK_MARGIN
+    except OverflowError:  # since is within the margin of year 1: every outcome is later
+        return None
+
+
 def outcomes_since(outcome, since: datetime | None):
     """The partition bound for the outcomes of decisions made since ``since``."""
-    return true() if since is None else outcome.created_at >= since - OUTCOME_CLOCK_MARGIN
+    floor = outcome_floor(since)
+    return true() if floor is None else outcome.created_at >= floor
 
 
 @dataclass(frozen=True)
@@ -174,14 +186,18 @@ def _page_by_month(session, query, order, filters: DecisionFilter, after: Cursor
     (10M rows, outcome=exhausted, largest tenant: p95 292 ms over all months
     at once)."""
     d = DecisionRecord
-    oldest = session.scalar(
-        select(func.min(d.created_at)).where(*([d.tenant == filters.tenant] if filters.tenant is not None else []))
-    )
+    oldest, newest = session.execute(
+        select(func.min(d.created_at), func.max(d.created_at)).where(
+            *([d.tenant == filters.tenant] if filters.tenant is not None else [])
+        )
+    ).one()
     if oldest is None:
         return []
     floor = max(oldest, filters.since) if filters.since is not None else oldest
     top = after.created_at if after is not None else filters.until
-    start = _month_start(top if top is not None else datetime.now(timezone.utc))
+    # No row is newer than the newest: an until in year 9999 must not walk
+    # (one query a month) the ~96,000 empty months down to today.
+    start = _month_start(min(top, newest) if top is not None else newest)
     upper: datetime | None = None  # the first window is open above (the cursor and until still apply)
     rows: list[DecisionRecord] = []
     while True:

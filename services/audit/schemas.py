@@ -4,9 +4,11 @@ and where the chosen endpoint is), pages and the compliance report."""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
 
 from services.routing.schemas import DecisionView
 
@@ -19,6 +21,28 @@ OutcomeFilter = Literal[
     "ok", "upstream_error", "exhausted", "timeout", "truncated", "client_disconnected", "gateway_error", "none"
 ]
 ExportFormat = Literal["csv", "jsonl"]
+
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _not_a_number(value: object) -> object:
+    # Pydantic reads a number as Unix time: until=2026 would mean 1970-01-01T00:33:46Z
+    # and an auditor would get an empty answer instead of an error.
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("a time is ISO 8601 with an offset, e.g. 2026-01-01T00:00:00Z, not a number")
+    return value
+
+
+def _in_utc(moment: datetime) -> datetime:
+    # Rows are stored in UTC; 0001-01-01T00:00:00+01:00 has no UTC time.
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("the time is out of range once in UTC") from None
+
+
+# A filter's time: ISO 8601 with an offset (a naive time is ambiguous), in UTC.
+Moment = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_in_utc)]
 
 
 class AuditDecisionView(DecisionView):

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from policy import PolicyEngine, load_engine
 from policy.reload import PolicyReloader, PolicyWatcher
@@ -19,9 +19,13 @@ from services.db import make_engine, make_sessionmaker
 from services.gateway import health
 from services.gateway.body_limit import BodyLimitMiddleware
 from services.gateway.errors import install_error_handlers
+from services.gateway.fleet import build_fleet
 from services.gateway.metrics import Metrics
 from services.gateway.metrics import router as metrics_router
 from services.gateway.runtime import Runtime
+from services.gateway.security import install_security
+from services.gateway.strict import strict_request
+from services.keys.cache import KeyCache
 from services.pii import Detector, build_detector
 from services.providers.client import upstream_lifespan
 from services.providers.endpoints import router as providers_router
@@ -66,6 +70,7 @@ def build_runtime(
         metrics=Metrics(),
         audit_writer=AuditWriter(db_engine),
     )
+    runtime.key_cache = KeyCache(settings.key_cache_ttl_s)
     runtime.metrics.watch(runtime)
     runtime.policy_reloader = PolicyReloader(
         policy_dir=settings.policy_dir,
@@ -75,6 +80,9 @@ def build_runtime(
         # Offline candidates (catalog priors, all healthy) for the reload's fixture check.
         fixture_candidates=build_candidates(catalog, UsageEstimate(input_tokens=500, output_tokens=300), EndpointHealth()),
     )
+    # Rate limits, live policy revision and breakers shared with other replicas (started by the lifespan).
+    runtime.fleet = build_fleet(runtime)
+    runtime.rate_limiter = runtime.fleet.rate_limiter
     return runtime
 
 
@@ -87,10 +95,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if runtime.settings.policy_watch and runtime.policy_reloader is not None:
         watcher = PolicyWatcher(runtime.settings.policy_dir, runtime.policy_reloader)
         watcher.start()
+    if runtime.fleet is not None:
+        runtime.fleet.start()
     try:
         async with upstream_lifespan(app):
             yield
     finally:
+        if runtime.fleet is not None:
+            runtime.fleet.stop()
         if watcher is not None:
             watcher.stop()
         if runtime.audit_writer is not None:
@@ -98,11 +110,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="douane", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="douane",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(strict_request)],
+    )
     app.state.runtime = runtime
     install_error_handlers(app)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    install_security(app, runtime.settings)  # last: outermost, so 413s and preflights get the headers
     app.include_router(health.router)
     app.include_router(metrics_router)
     app.include_router(routing_router)

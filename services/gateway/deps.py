@@ -43,11 +43,16 @@ _bearer = HTTPBearer(auto_error=False, description="an API key from `douane keys
 
 
 def _principal(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    session: SessionDep,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationRequired("send an API key as 'Authorization: Bearer <key>'")
-    principal = authenticate(session, credentials.credentials)
+    if runtime.key_cache is not None:
+        principal = runtime.key_cache.authenticate(session, credentials.credentials)
+    else:
+        principal = authenticate(session, credentials.credentials)
     if principal is None:
         raise AuthenticationRequired("the API key is not valid", details={"reason": "invalid_api_key"})
     return principal
@@ -56,13 +61,25 @@ def _principal(
 def require(*roles: Role):
     allowed = set(roles) | {Role.admin}
 
-    def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    def dependency(principal: Annotated[Principal, Depends(_principal)], runtime: RuntimeDep) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"this route needs a key with role {names}; this key has role {principal.role.value}")
+        _rate_limit(runtime, principal)
         return principal
 
     return dependency
+
+
+def _rate_limit(runtime: Runtime, principal: Principal) -> None:
+    """Every keyed route counts against the key's limit (its own, else the
+    default); a refused role does not, so a wrong key cannot spend a budget."""
+    if runtime.rate_limiter is None:
+        return
+    limit = principal.rate_limit_per_minute
+    if limit is None:
+        limit = runtime.settings.rate_limit_per_minute
+    runtime.rate_limiter.admit(principal.key_id, limit)
 
 
 AppKey = Annotated[Principal, Depends(require(Role.app))]

@@ -3,6 +3,7 @@ error in one shape: ``{"error": {"type", "message", "details"}}``."""
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from typing import Any
@@ -63,6 +64,13 @@ class PayloadTooLarge(DouaneError):
     type = "payload_too_large"
 
 
+class RateLimited(DouaneError):
+    """The key's requests per minute are spent; Retry-After says when to retry."""
+
+    status_code = 429
+    type = "rate_limited"
+
+
 class ServiceUnavailable(DouaneError):
     status_code = 503
     type = "service_unavailable"
@@ -73,9 +81,21 @@ def responses(*errors: type[DouaneError]) -> dict[int | str, dict[str, Any]]:
     out: dict[int | str, dict[str, Any]] = {
         422: {"model": ErrorResponse, "description": "the body or a parameter is not valid"}
     }
+    if AuthenticationRequired in errors:
+        # Every route that takes a key passes its rate limit (services.gateway.deps).
+        errors = (*errors, RateLimited)
     for error in errors:
         out[error.status_code] = {"model": ErrorResponse, "description": error.__doc__ or error.type}
+        if error is RateLimited:
+            out[error.status_code]["headers"] = {
+                "Retry-After": {"description": "seconds until the key's window restarts", "schema": {"type": "integer"}}
+            }
     return out
+
+
+# What FastAPI says (as a 400 HTTPException) when reading the body raised
+# anything but a JSON syntax error.
+FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 
 
 def error_payload(type_: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -85,9 +105,17 @@ def error_payload(type_: str, message: str, details: Any = None) -> dict[str, An
 def _validation_details(errors: list[dict]) -> list[dict]:
     # The input value is left out on purpose: it may be a prompt full of personal data.
     return [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        {"loc": [_text(part) for part in err.get("loc", ())], "msg": _text(err.get("msg", "")), "type": err.get("type", "")}
         for err in errors
     ]
+
+
+def _text(part: Any) -> Any:
+    # A loc may name a key of the body, and a key may hold a lone surrogate,
+    # which cannot be encoded into the response: replaced, not a 500.
+    if isinstance(part, str):
+        return part.encode("utf-8", "replace").decode("utf-8")
+    return part
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -112,7 +140,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kinds = {404: "not_found", 405: "method_not_allowed"}
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_PARSE_ERROR:
+            # The parser failed on something else than syntax: bytes that are not
+            # UTF-8, or nesting deeper than it recurses.
+            message = "the request body could not be read as JSON (it must be UTF-8, and not nested too deeply)"
+            return JSONResponse(error_payload("invalid_json", message), status_code=400)
+        kinds = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}
         return JSONResponse(
             error_payload(kinds.get(exc.status_code, "http_error"), str(exc.detail)),
             status_code=exc.status_code,
@@ -129,7 +162,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        # Where, not what: an exception's message may quote the request body.
-        where = " <- ".join(f"{f.name}:{f.lineno}" for f in reversed(traceback.extract_tb(exc.__traceback__)[-5:]))
+        # Reached only by errors outside services.gateway.security's middleware,
+        # which answers (and logs) every other one the same way.
+        body, where = unexpected_error_body(exc)
         log.error("unhandled error %s at %s", type(exc).__name__, where)
-        return JSONResponse(error_payload("internal_error", "internal error; nothing was forwarded"), status_code=500)
+        return JSONResponse(json.loads(body), status_code=500)
+
+
+def unexpected_error_body(exc: BaseException) -> tuple[bytes, str]:
+    """The 500 body, and where the error was raised. Where, not what: an
+    exception's message may quote the request body."""
+    where = " <- ".join(f"{f.name}:{f.lineno}" for f in reversed(traceback.extract_tb(exc.__traceback__)[-5:]))
+    body = json.dumps(error_payload("internal_error", "internal error; nothing was forwarded")).encode()
+    return body, where

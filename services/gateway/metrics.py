@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from services.gateway.deps import RuntimeDep
+from services.gateway.errors import responses
 
 if TYPE_CHECKING:
     from services.gateway.runtime import Runtime
@@ -151,7 +152,10 @@ router = APIRouter(tags=["health"])
     "/metrics",
     summary="Prometheus metrics (text exposition format, no key)",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        **responses(),  # 422: a query parameter it does not take (services.gateway.strict)
+    },
 )
 def metrics(runtime: RuntimeDep) -> Response:
     return Response(runtime.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

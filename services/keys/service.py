@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.keys.models import ApiKey, Role
@@ -32,21 +32,41 @@ class Principal:
     key_id: str
     tenant: str
     role: Role
+    # The key's own requests per minute (0: unlimited); None: the settings' default.
+    rate_limit_per_minute: int | None = None
 
 
-def _sha256(secret: str) -> str:
+def secret_digest(secret: str) -> str:
+    """What the table stores of a key's secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(session: Session, tenant: str, role: Role) -> tuple[Principal, str]:
+class InvalidRateLimit(ValueError):
+    pass
+
+
+def create_key(
+    session: Session, tenant: str, role: Role, *, rate_limit_per_minute: int | None = None
+) -> tuple[Principal, str]:
     """Create a key; return the principal and the key text (shown once, never stored)."""
     if not TENANT_PATTERN.match(tenant):
         raise InvalidTenant("tenant must be 1-64 characters of a-z, 0-9, '_' or '-', starting with a letter or digit")
+    if rate_limit_per_minute is not None and rate_limit_per_minute < 0:
+        raise InvalidRateLimit("the rate limit is requests per minute, 0 for unlimited; it cannot be negative")
     key_id = "k_" + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    session.add(ApiKey(id=key_id, tenant=tenant, role=role, secret_sha256=_sha256(secret)))
+    session.add(
+        ApiKey(
+            id=key_id,
+            tenant=tenant,
+            role=role,
+            secret_sha256=secret_digest(secret),
+            rate_limit_per_minute=rate_limit_per_minute,
+        )
+    )
     session.flush()
-    return Principal(key_id=key_id, tenant=tenant, role=role), f"dk_{key_id}_{secret}"
+    principal = Principal(key_id=key_id, tenant=tenant, role=role, rate_limit_per_minute=rate_limit_per_minute)
+    return principal, f"dk_{key_id}_{secret}"
 
 
 def authenticate(session: Session, presented: str) -> Principal | None:
@@ -55,6 +75,16 @@ def authenticate(session: Session, presented: str) -> Principal | None:
         return None
     key_id, secret = match.groups()
     row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)))
-    if row is None or not hmac.compare_digest(row.secret_sha256, _sha256(secret)):
+    if row is None or not hmac.compare_digest(row.secret_sha256, secret_digest(secret)):
         return None
-    return Principal(key_id=row.id, tenant=row.tenant, role=row.role)
+    return Principal(key_id=row.id, tenant=row.tenant, role=row.role, rate_limit_per_minute=row.rate_limit_per_minute)
+
+
+def revoke_key(session: Session, key_id: str) -> bool:
+    """Mark a key revoked; False when there is no such key or it was revoked already."""
+    row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)))
+    if row is None:
+        return False
+    row.revoked_at = func.now()
+    session.flush()
+    return True

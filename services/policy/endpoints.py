@@ -6,8 +6,10 @@ from fastapi import APIRouter
 
 from services.gateway.deps import DpoKey, RuntimeDep
 from services.gateway.errors import AuthenticationRequired, BadRequest, DouaneError, Forbidden, responses
+from services.gateway.strict import UnsupportedMediaType
 from services.policy import service
 from services.policy.schemas import EvaluateRequest, EvaluateView, PolicyView, ReloadView
+from services.routing.limits import check_limits
 from services.routing.service import UnknownModel
 
 router = APIRouter(tags=["policy"])
@@ -70,12 +72,16 @@ def reload(_principal: DpoKey, runtime: RuntimeDep) -> ReloadView:
     "/v1/policy/evaluate",
     response_model=EvaluateView,
     summary="Dry run: the decision and why, recorded nowhere, forwarded nowhere",
-    responses=responses(BadRequest, AuthenticationRequired, Forbidden, UnknownModel, service.PolicyFailed),
+    responses=responses(
+        BadRequest, AuthenticationRequired, Forbidden, UnknownModel, service.PolicyFailed, UnsupportedMediaType
+    ),
 )
-def evaluate(body: EvaluateRequest, principal: DpoKey, runtime: RuntimeDep) -> EvaluateView:
+def evaluate(principal: DpoKey, body: EvaluateRequest, runtime: RuntimeDep) -> EvaluateView:
     """Send `request` (a chat request as an app would; detection runs on it)
     or `input` (a policy input document, e.g. a recorded decision's
     `policy_input`). The answer is the running policy's decision with, for
     every endpoint, its rank or the reasons it was denied."""
+    if body.request is not None:
+        check_limits(body.request, runtime.settings, loc=("body", "request"))
     policy_input = body.input if body.input is not None else service.input_for_request(runtime, principal, body.request)
     return service.evaluate(runtime, policy_input)

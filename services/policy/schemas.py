@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.routing.schemas import ChatCompletionRequest
+from services.routing.schemas import ChatCompletionRequest, refuse_lone_surrogates
 
 
 class PolicyView(BaseModel):
@@ -40,6 +40,12 @@ class EvaluateRequest(BaseModel):
 
     request: ChatCompletionRequest | None = None
     input: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_lone_surrogates(cls, value: Any) -> Any:
+        # The input document goes to the policy engine as JSON text.
+        return refuse_lone_surrogates(value)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> EvaluateRequest:

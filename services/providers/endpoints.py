@@ -9,24 +9,50 @@ from starlette.concurrency import run_in_threadpool
 
 from services.gateway.deps import AppKey, RuntimeDep
 from services.gateway.errors import AuthenticationRequired, BadRequest, ServiceUnavailable, responses
+from services.gateway.strict import UnsupportedMediaType
 from services.providers.errors import PlanExhausted, PolicyDenied, UpstreamError, UpstreamTimeout
 from services.providers.service import DECISION_HEADER, forward
-from services.routing.schemas import ChatCompletionRequest
+from services.routing.limits import LimitedChatRequest
 from services.routing.service import UnknownModel, decide
 
 router = APIRouter(tags=["proxy"])
+
+# One event of a streamed answer (services.providers.stream): data only.
+SSE_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {
+            "type": "string",
+            "description": "a chat.completion.chunk as JSON, an {\"error\": …} object, or [DONE] at the end",
+        }
+    },
+}
 
 
 @router.post(
     "/v1/chat/completions",
     summary="OpenAI-compatible chat completions, routed by the policy",
     response_model=None,
-    responses=responses(
-        BadRequest, AuthenticationRequired, PolicyDenied, UnknownModel, UpstreamError, PlanExhausted, UpstreamTimeout
-    ),
+    responses={
+        200: {
+            "description": "the upstream's completion (OpenAI's shape); with `stream: true`, its server-sent events",
+            "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": SSE_EVENT}},
+        },
+        **responses(
+            BadRequest,
+            AuthenticationRequired,
+            PolicyDenied,
+            UnknownModel,
+            UpstreamError,
+            PlanExhausted,
+            UpstreamTimeout,
+            UnsupportedMediaType,
+        ),
+    },
 )
 async def chat_completions(
-    body: ChatCompletionRequest, principal: AppKey, runtime: RuntimeDep
+    principal: AppKey, body: LimitedChatRequest, runtime: RuntimeDep
 ) -> JSONResponse | StreamingResponse:
     """Detects personal data, asks the policy, records the decision, then
     forwards to the first endpoint of the plan that answers (``stream`` and

@@ -87,6 +87,23 @@ class EndpointHealth:
         self._clock = clock
         self._lock = threading.Lock()
         self._tracks: dict[str, _Track] = {}
+        self._on_open: list[Callable[[str, float, str | None], None]] = []
+
+    def on_open(self, listener: Callable[[str, float, str | None], None]) -> None:
+        """Call ``listener(endpoint_id, cooldown_s, reason)`` whenever a failure
+        opens (or re-opens) a breaker here; services.providers.shared_health
+        tells the other replicas."""
+        self._on_open.append(listener)
+
+    def open_for(self, endpoint_id: str, seconds: float, reason: str | None) -> None:
+        """Open the breaker for ``seconds`` (then half-open), on another
+        replica's word. Never shortens a breaker already open for longer."""
+        with self._lock:
+            track = self._track(endpoint_id)
+            opened_at = self._clock() - max(0.0, self.cooldown_s - seconds)
+            if track.opened_at is None or track.opened_at < opened_at:
+                track.opened_at = opened_at
+                track.last_failure = reason
 
     def record_success(self, endpoint_id: str, *, ttft_ms: float | None, total_ms: float) -> None:
         with self._lock:
@@ -101,20 +118,29 @@ class EndpointHealth:
     def record_failure(self, endpoint_id: str, *, reason: str) -> None:
         """``reason`` is a short kind ("timeout", "http_503"), never upstream text."""
         with self._lock:
-            track = self._track(endpoint_id)
-            track.last_failure = reason
-            state = self._breaker(track)
-            if state == HALF_OPEN:
-                # The trial failed: open again for a whole cooldown.
-                track.opened_at = self._clock()
-                return
-            if state == OPEN:
-                # A call that was in flight when the breaker opened; the
-                # cooldown still counts from the opening.
-                return
-            track.consecutive_failures += 1
-            if track.consecutive_failures >= self.failure_threshold:
-                track.opened_at = self._clock()
+            opened = self._record_failure(endpoint_id, reason)
+        if opened:
+            for listener in self._on_open:
+                listener(endpoint_id, self.cooldown_s, reason)
+
+    def _record_failure(self, endpoint_id: str, reason: str) -> bool:
+        """True when this failure opened the breaker."""
+        track = self._track(endpoint_id)
+        track.last_failure = reason
+        state = self._breaker(track)
+        if state == HALF_OPEN:
+            # The trial failed: open again for a whole cooldown.
+            track.opened_at = self._clock()
+            return True
+        if state == OPEN:
+            # A call that was in flight when the breaker opened; the
+            # cooldown still counts from the opening.
+            return False
+        track.consecutive_failures += 1
+        if track.consecutive_failures >= self.failure_threshold:
+            track.opened_at = self._clock()
+            return True
+        return False
 
     def breaker(self, endpoint_id: str) -> str:
         with self._lock:

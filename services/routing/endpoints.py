@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 from services.audit.views import decision_view
 from services.gateway.deps import AppKey, RuntimeDep
 from services.gateway.errors import AuthenticationRequired, BadRequest, Forbidden, ServiceUnavailable, responses
-from services.routing.schemas import ChatCompletionRequest, DecisionView
+from services.gateway.strict import UnsupportedMediaType
+from services.routing.limits import LimitedChatRequest
+from services.routing.schemas import DecisionView
 from services.routing.service import UnknownModel, decide
 
 router = APIRouter(tags=["routing"])
@@ -20,9 +22,11 @@ router = APIRouter(tags=["routing"])
     "/v1/route",
     response_model=DecisionView,
     summary="Decide where a chat request may go, without forwarding it",
-    responses=responses(BadRequest, AuthenticationRequired, Forbidden, UnknownModel, ServiceUnavailable),
+    responses=responses(
+        BadRequest, AuthenticationRequired, Forbidden, UnknownModel, ServiceUnavailable, UnsupportedMediaType
+    ),
 )
-def route(body: ChatCompletionRequest, principal: AppKey, runtime: RuntimeDep) -> DecisionView:
+def route(principal: AppKey, body: LimitedChatRequest, runtime: RuntimeDep) -> DecisionView:
     """Detects personal data, asks the policy, records the decision and
     answers it. A policy that allows nothing answers 200 with
     ``allowed: false`` and the reasons; a failure of detection or of the policy

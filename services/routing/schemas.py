@@ -3,11 +3,45 @@ hints) and the decision douane answers with."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Purpose = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+
+# JSON may escape half of a surrogate pair ("\ud800") and Python's parser
+# keeps it; such a string is not Unicode text: it cannot be encoded to UTF-8,
+# scanned faithfully or forwarded as written.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_lone_surrogates(value: Any) -> Any:
+    """Raise (a 422 in validation) when a string or key anywhere in a parsed
+    JSON value holds a lone surrogate; the message names where, never the text.
+    Iterative: a body may nest as deep as the JSON parser allows."""
+    stack: list[tuple[Any, tuple]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                where = ".".join(str(p) for p in path) or "the body"
+                raise ValueError(f"{where} holds a lone surrogate (half of a UTF-16 pair), which is not Unicode text")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                # The key is checked before anything under it: a path named in
+                # the message must itself be text that can be sent back.
+                stack.append((child, path + (key,)))
+                stack.append((key, path))
+        elif isinstance(item, list):
+            stack.extend((child, path + (index,)) for index, child in enumerate(item))
+    return value
+
+
+# No model writes more; the cost estimate the policy ranks by must stay a
+# number the engine handles (regopy overflows int64 and misranks from about
+# 1e15 tokens, and the decision then fails closed with a 503).
+MAX_OUTPUT_TOKENS = 10_000_000
 
 
 class RoutingHints(BaseModel):
@@ -71,11 +105,19 @@ class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(min_length=1, max_length=128)
-    messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
-    max_tokens: int | None = Field(default=None, gt=0)
-    max_completion_tokens: int | None = Field(default=None, gt=0)
+    # How many messages, and how much text, a gateway accepts is its
+    # configuration (DOUANE_MAX_MESSAGES, ...): checked by routing.limits.
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, gt=0, le=MAX_OUTPUT_TOKENS)
+    max_completion_tokens: int | None = Field(default=None, gt=0, le=MAX_OUTPUT_TOKENS)
     stream: bool = False
     routing: RoutingHints = Field(default_factory=RoutingHints)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_lone_surrogates(cls, value: Any) -> Any:
+        # Unknown fields too: they are forwarded upstream as sent.
+        return refuse_lone_surrogates(value)
 
     def texts(self) -> list[str]:
         return [text for message in self.messages for text in message.texts()]
