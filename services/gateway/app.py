@@ -59,6 +59,11 @@ def build_runtime(
     policy = policy or load_engine(settings.policy_engine, settings.policy_dir, settings.opa_url)
     detector = detector or build_detector()
     db_engine = make_engine(settings.database_url)
+    # The audit writer and the replica sync get connections of their own: when
+    # every request thread holds or waits for one of db_engine's, the decision
+    # rows those requests wait for must still be committed (it used to wedge
+    # the gateway under load until the pool timeout).
+    background_engine = make_engine(settings.database_url, pool_size=2, max_overflow=2)
     runtime = Runtime(
         settings=settings,
         catalog=catalog,
@@ -68,7 +73,8 @@ def build_runtime(
         sessions=make_sessionmaker(db_engine),
         endpoint_health=EndpointHealth(),
         metrics=Metrics(),
-        audit_writer=AuditWriter(db_engine),
+        background_engine=background_engine,
+        audit_writer=AuditWriter(background_engine),
     )
     runtime.key_cache = KeyCache(settings.key_cache_ttl_s)
     runtime.metrics.watch(runtime)

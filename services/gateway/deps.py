@@ -43,16 +43,19 @@ _bearer = HTTPBearer(auto_error=False, description="an API key from `douane keys
 
 
 def _principal(
-    session: SessionDep,
-    runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationRequired("send an API key as 'Authorization: Bearer <key>'")
-    if runtime.key_cache is not None:
-        principal = runtime.key_cache.authenticate(session, credentials.credentials)
-    else:
-        principal = authenticate(session, credentials.credentials)
+    # A session of its own, closed before the route runs: the request's
+    # session would keep its connection until the response is sent, and a
+    # route that waits on the audit writer must hold none (a cached key
+    # needs no connection at all).
+    with runtime.sessions() as session:
+        if runtime.key_cache is not None:
+            principal = runtime.key_cache.authenticate(session, credentials.credentials)
+        else:
+            principal = authenticate(session, credentials.credentials)
     if principal is None:
         raise AuthenticationRequired("the API key is not valid", details={"reason": "invalid_api_key"})
     return principal

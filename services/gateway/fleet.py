@@ -120,17 +120,18 @@ def build_fleet(runtime) -> Fleet:
 
     settings = runtime.settings
     replica = replica_id()
-    limiter = RateLimiter(lease_store_for(runtime.db_engine))
+    engine = runtime.background_engine or runtime.db_engine  # not the request pool: see build_runtime
+    limiter = RateLimiter(lease_store_for(engine))
     revision = breakers = None
-    if settings.share_replica_state and runtime.db_engine.dialect.name == "postgresql":
+    if settings.share_replica_state and engine.dialect.name == "postgresql":
         if runtime.policy_reloader is not None:
             revision = SharedRevision(
-                runtime.db_engine,
+                engine,
                 replica=replica,
                 reloader=runtime.policy_reloader,
                 running=lambda: runtime.policy.revision,
             )
-        breakers = SharedBreakers(runtime.db_engine, runtime.endpoint_health, replica=replica)
+        breakers = SharedBreakers(engine, runtime.endpoint_health, replica=replica)
     return Fleet(
         replica=replica, interval_s=settings.sync_interval_s, rate_limiter=limiter, revision=revision, breakers=breakers
     )

@@ -43,6 +43,9 @@ class Runtime:
     # install_policy, one assignment, so a request sees the old or the new.
     policy_reloader: PolicyReloader | None = None
     policy_loaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # Connections for the threads requests wait on (the audit writer, the
+    # replica sync), apart from db_engine's request pool; None: db_engine.
+    background_engine: Engine | None = None
     # Every audit row (decision, outcome) is committed through this one group-commit writer.
     audit_writer: AuditWriter | None = None
     # Per-key limits (None: no limiting) and what this replica shares with the

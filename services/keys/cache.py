@@ -38,6 +38,7 @@ class KeyCache:
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._refreshing: dict[str, threading.Lock] = {}
 
     def authenticate(self, session: Session, presented: str) -> Principal | None:
         if self.ttl_s <= 0:
@@ -46,16 +47,35 @@ class KeyCache:
         if not match:
             return None
         key_id, secret = match.groups()
+        digest = secret_digest(secret)
+        entry = self._fresh(key_id)
+        if entry is None:
+            # One query per key when its entry expires, not one per request in
+            # flight: the others wait for it and use its answer.
+            with self._refresh_lock(key_id):
+                entry = self._fresh(key_id)
+                if entry is None:
+                    principal = authenticate(session, presented)
+                    if principal is None:
+                        self.forget(key_id)
+                        return None
+                    entry = _Entry(digest, principal, self._clock() + self.ttl_s)
+                    self._remember(key_id, entry)
+        return entry.principal if hmac.compare_digest(entry.secret_sha256, digest) else None
+
+    def _fresh(self, key_id: str) -> _Entry | None:
         with self._lock:
             entry = self._entries.get(key_id)
-        if entry is not None and entry.expires > self._clock():
-            return entry.principal if hmac.compare_digest(entry.secret_sha256, secret_digest(secret)) else None
-        principal = authenticate(session, presented)
-        if principal is not None:
-            self._remember(key_id, _Entry(secret_digest(secret), principal, self._clock() + self.ttl_s))
-        else:
-            self.forget(key_id)
-        return principal
+        return entry if entry is not None and entry.expires > self._clock() else None
+
+    def _refresh_lock(self, key_id: str) -> threading.Lock:
+        with self._lock:
+            lock = self._refreshing.get(key_id)
+            if lock is None:
+                if len(self._refreshing) > self._max:
+                    self._refreshing.clear()  # only ever a memory bound: a lock in use stays referenced by its holder
+                lock = self._refreshing[key_id] = threading.Lock()
+            return lock
 
     def forget(self, key_id: str) -> None:
         with self._lock:

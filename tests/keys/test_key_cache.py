@@ -90,3 +90,31 @@ def test_keys_revoke_refuses_the_key_on_a_gateway_without_cache(database_url, ma
     again = run_cli(["keys", "revoke", key_id], database_url)
     assert again.returncode != 0
     assert "no active key" in again.stderr
+
+
+def test_an_expired_key_is_looked_up_once_however_many_requests_are_in_flight(database_url, tenant):
+    import threading
+
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        principal, key = create_key(session, tenant, Role.app)
+        session.commit()
+    cache = KeyCache(ttl_s=5)
+    queries = _count_queries(engine)
+    start = threading.Barrier(8)
+    answers = []
+
+    def request() -> None:
+        start.wait()
+        with sessions() as session:
+            answers.append(cache.authenticate(session, key))
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [principal] * 8
+    assert sum("api_keys" in statement for statement in queries) == 1
+    engine.dispose()
