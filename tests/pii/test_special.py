@@ -353,3 +353,193 @@ def test_malformed_file_is_refused(tmp_path: Path):
     (tmp_path / "health.yaml").write_text("entity: HEALTH_TERM\nterms:\n  pl: [on]\n", encoding="utf-8")
     with pytest.raises(SpecialLexiconError, match="quote"):
         SpecialCategoryScanner.load(tmp_path)
+
+
+# Held-out kinds, written from the vocabulary (not from any held-out prompt):
+# named parties and unions need a membership/vote/role word next to them; an
+# origin needs an origin word; same-sex partners need the subject's sex.
+NAMED_AND_ANCHORED = [
+    # political parties, by name, with membership / vote / candidacy / campaigning
+    ("en", "She has been a member of Plaid Cymru since 2015.", "POLITICAL_OPINION_TERM"),
+    ("en", "My neighbour is campaigning for the SNP.", "POLITICAL_OPINION_TERM"),
+    ("de", "Meine Kollegin kandidiert für die Grünen im Stadtrat.", "POLITICAL_OPINION_TERM"),
+    ("de", "Er ist seit Jahren Mitglied der FDP.", "POLITICAL_OPINION_TERM"),
+    ("fr", "Mon voisin est adhérent du Rassemblement national.", "POLITICAL_OPINION_TERM"),
+    ("fr", "Elle est candidate LFI aux municipales.", "POLITICAL_OPINION_TERM"),
+    ("it", "Mio cognato è iscritto a Forza Italia.", "POLITICAL_OPINION_TERM"),
+    ("it", "Lei milita nel Movimento 5 Stelle.", "POLITICAL_OPINION_TERM"),
+    ("es", "Mi compañero es militante de Sumar.", "POLITICAL_OPINION_TERM"),
+    ("es", "Ella es concejala del PSOE.", "POLITICAL_OPINION_TERM"),
+    ("nl", "Mijn collega is lid van de SGP.", "POLITICAL_OPINION_TERM"),
+    ("nl", "Hij stemt altijd op de PVV.", "POLITICAL_OPINION_TERM"),
+    ("pl", "Mój sąsiad jest członkiem Lewicy.", "POLITICAL_OPINION_TERM"),
+    ("pl", "Ona kandyduje z list PSL.", "POLITICAL_OPINION_TERM"),
+    # trade unions by name, and works-council seats
+    ("en", "He is a GMB shop steward.", "TRADE_UNION_TERM"),
+    ("en", "She joined UNISON last year.", "TRADE_UNION_TERM"),
+    ("de", "Meine Kollegin ist Mitglied der IG BCE.", "TRADE_UNION_TERM"),
+    ("de", "Herr Wolf ist Betriebsratsvorsitzender.", "TRADE_UNION_TERM"),
+    ("fr", "Il est adhérent de la CFTC.", "TRADE_UNION_TERM"),
+    ("fr", "Ma collègue est élue du CSE.", "TRADE_UNION_TERM"),
+    ("it", "Lui è delegato RSU della UILM.", "TRADE_UNION_TERM"),
+    ("it", "Mia madre è tesserata CGIL.", "TRADE_UNION_TERM"),
+    ("es", "Él es miembro del comité de empresa.", "TRADE_UNION_TERM"),
+    ("es", "Mi vecina está afiliada a CSIF.", "TRADE_UNION_TERM"),
+    ("nl", "Zij zit in de ondernemingsraad.", "TRADE_UNION_TERM"),
+    ("nl", "Mijn vader is kaderlid van het CNV.", "TRADE_UNION_TERM"),
+    ("pl", "On jest działaczem OPZZ.", "TRADE_UNION_TERM"),
+    ("pl", "Pani Wójcik jest członkinią ZNP.", "TRADE_UNION_TERM"),
+    # origin phrases with a nationality or people
+    ("en", "My colleague is of Eritrean descent.", "ETHNIC_ORIGIN_TERM"),
+    ("en", "Her family is Roma.", "ETHNIC_ORIGIN_TERM"),
+    ("de", "Der Bewerber ist kurdischer Abstammung.", "ETHNIC_ORIGIN_TERM"),
+    ("fr", "Ma voisine est d’origine sénégalaise.", "ETHNIC_ORIGIN_TERM"),
+    ("it", "Lui è di origini albanesi.", "ETHNIC_ORIGIN_TERM"),
+    ("es", "Mi jefe es de origen peruano.", "ETHNIC_ORIGIN_TERM"),
+    ("nl", "Zij is van Kaapverdische afkomst.", "ETHNIC_ORIGIN_TERM"),
+    ("nl", "Hij is afkomstig uit Somalië.", "ETHNIC_ORIGIN_TERM"),
+    ("pl", "On jest pochodzenia wietnamskiego.", "ETHNIC_ORIGIN_TERM"),
+    ("pl", "Ona jest z pochodzenia Ukrainką.", "ETHNIC_ORIGIN_TERM"),
+    # chronic conditions, procedures, treatments, medication
+    ("en", "My father is on oxygen therapy for emphysema.", "HEALTH_TERM"),
+    ("en", "She had a hip replacement and now does physiotherapy.", "HEALTH_TERM"),
+    ("de", "Mein Vater hat COPD und braucht Sauerstofftherapie.", "HEALTH_TERM"),
+    ("de", "Sie bekommt nach der Knieprothese Krankengymnastik.", "HEALTH_TERM"),
+    ("fr", "Il est sous oxygénothérapie à domicile.", "HEALTH_TERM"),
+    ("fr", "Ma collègue fait une cure de sevrage alcoolique.", "HEALTH_TERM"),
+    ("it", "Mio padre fa l'emodialisi tre volte a settimana.", "HEALTH_TERM"),
+    ("es", "Mi madre tiene EPOC y usa oxígeno domiciliario.", "HEALTH_TERM"),
+    ("nl", "Hij zit in een afkickkliniek.", "HEALTH_TERM"),
+    ("pl", "Mój brat jest na terapii odwykowej.", "HEALTH_TERM"),
+    ("pl", "Pacjentka przeszła endoprotezoplastykę i rehabilitację.", "HEALTH_TERM"),
+    # gene mutations are genetic data
+    ("en", "She is a carrier of a mutation in the CFTR gene.", "GENETIC_TERM"),
+    ("de", "Bei ihr wurde eine Genmutation festgestellt.", "GENETIC_TERM"),
+    ("fr", "Elle est porteuse d'une mutation du gène BRCA2.", "GENETIC_TERM"),
+    ("it", "Lui è portatore di una mutazione genetica.", "GENETIC_TERM"),
+    ("es", "Mi hermana es portadora de una mutación BRCA.", "GENETIC_TERM"),
+    ("nl", "Hij is drager van een mutatie in het BRCA1-gen.", "GENETIC_TERM"),
+    ("pl", "U niej wykryto mutację genu BRCA1.", "GENETIC_TERM"),
+    # biometric data in every language
+    ("en", "We enrolled his palm scan at the gate.", "BIOMETRIC_TERM"),
+    ("de", "Ihr Handvenenscan wird im Zutrittssystem gespeichert.", "BIOMETRIC_TERM"),
+    ("fr", "Nous gardons le scan de la paume de ma collègue.", "BIOMETRIC_TERM"),
+    ("it", "Abbiamo salvato la sua scansione del palmo.", "BIOMETRIC_TERM"),
+    ("es", "Guardamos su plantilla facial.", "BIOMETRIC_TERM"),
+    ("nl", "Haar handpalmscan staat in het systeem.", "BIOMETRIC_TERM"),
+    ("pl", "Przechowujemy jego skan dłoni.", "BIOMETRIC_TERM"),
+    # same-sex partners, coming out
+    ("en", "My colleague Tom moved in with his husband.", "SEXUAL_ORIENTATION_TERM"),
+    ("en", "She is married to a woman.", "SEXUAL_ORIENTATION_TERM"),
+    ("de", "Er lebt mit seinem Lebensgefährten in Köln.", "SEXUAL_ORIENTATION_TERM"),
+    ("fr", "Il vit avec son compagnon depuis dix ans.", "SEXUAL_ORIENTATION_TERM"),
+    ("it", "Lei convive con una donna.", "SEXUAL_ORIENTATION_TERM"),
+    ("es", "Él está casado con un hombre.", "SEXUAL_ORIENTATION_TERM"),
+    ("nl", "Mijn collega heeft het over haar vrouw.", "SEXUAL_ORIENTATION_TERM"),
+    ("pl", "Moja siostra jest w związku z kobietą.", "SEXUAL_ORIENTATION_TERM"),
+    # religious practice stated implicitly
+    ("en", "My colleague fasts during Ramadan.", "RELIGIOUS_BELIEF_TERM"),
+    ("en", "He keeps Shabbat.", "RELIGIOUS_BELIEF_TERM"),
+    ("de", "Sie geht jeden Sonntag in die Kirche.", "RELIGIOUS_BELIEF_TERM"),
+    ("fr", "Mon voisin va à la messe tous les dimanches.", "RELIGIOUS_BELIEF_TERM"),
+    ("it", "Lei va a messa ogni domenica.", "RELIGIOUS_BELIEF_TERM"),
+    ("es", "Mi abuelo va a misa todos los domingos.", "RELIGIOUS_BELIEF_TERM"),
+    ("nl", "Hij is ouderling in de Gereformeerde Kerk.", "RELIGIOUS_BELIEF_TERM"),
+    ("pl", "Ona pości w ramadanie.", "RELIGIOUS_BELIEF_TERM"),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "entity"), NAMED_AND_ANCHORED)
+def test_named_and_anchored_kinds_count(scanner, language, text, entity):
+    assert entity in counted(scanner.scan(text, language))
+
+
+# Must stay clean: names and words of the new vocabulary in their other senses,
+# generic educational text, and partners said of someone of the other sex.
+NEW_HARD_NEGATIVES = [
+    ("en", "Choose a party size between 2 and 12."),
+    ("en", "Use a union type for the return value."),
+    ("en", "How is the Labour market changing in 2025?"),
+    ("en", "Schedule a health check for the database cluster."),
+    ("en", "Fix the race condition in the worker pool."),
+    ("en", "Slice a Roma tomato for the salad."),
+    ("en", "Let us unite the two teams."),
+    ("en", "Labour won the election in a landslide."),
+    ("en", "A word of French origin."),
+    ("en", "He loves his wife and his girlfriend is a myth."),
+    ("en", "Please send the order confirmation."),
+    ("en", "I lent him my bike."),
+    ("en", "Type 2 diabetes is a condition where the blood sugar is too high. People who have it may feel tired."),
+    ("en", "If you have diabetes, your doctor will check your feet every year."),
+    ("en", "Many patients are treated with insulin or metformin."),
+    ("en", "What is COPD? It is a lung disease that makes breathing hard."),
+    ("en", "Mention the SLA of two business days."),
+    ("de", "Die linke Hand tut weh? Nein, es ist nur ein Bild."),
+    ("de", "Der Betriebsrat muss der Versetzung zustimmen."),
+    ("de", "Das Gesetz wurde reformiert."),
+    ("de", "Die Mutation des Virus wurde untersucht."),
+    ("de", "Wer Diabetes hat, sollte regelmäßig zum Augenarzt gehen."),
+    ("de", "Grüßen Sie Ihre Ehefrau von mir."),
+    ("fr", "Le vent du sud souffle sur la Provence."),
+    ("fr", "Ce vin est d'origine italienne."),
+    ("fr", "Les personnes atteintes de diabète doivent surveiller leur glycémie."),
+    ("fr", "La fracture numérique touche les zones rurales."),
+    ("it", "Una lega di alluminio e rame."),
+    ("it", "Chi ha il diabete deve controllare la glicemia."),
+    ("it", "Il praticante avvocato prepara l'udienza."),
+    ("es", "Podemos hablar mañana."),
+    ("es", "Quiero dar de baja mi suscripción."),
+    ("es", "Las personas con diabetes deben controlar su glucosa."),
+    ("nl", "Als het regent blijven we thuis."),
+    ("nl", "Mensen met diabetes moeten hun bloedsuiker meten."),
+    ("nl", "Ze zijn man en vrouw."),
+    ("pl", "Po pracy idziemy razem na obiad."),
+    ("pl", "Solidarność z ofiarami powodzi."),
+    ("pl", "Lekcja chemii zaczyna się o ósmej."),
+    ("pl", "Osoby z cukrzycą powinny regularnie mierzyć cukier."),
+    ("pl", "On jest w związku z kobietą."),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), NEW_HARD_NEGATIVES)
+def test_new_vocabulary_stays_clean(scanner, language, text):
+    assert counted(scanner.scan(text, language)) == set()
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("nl", "Mijn oom is lid van de groen werkgroep."),  # "groen" in lower case is not the party
+        ("pl", "Mój brat głosuje po pracy."),
+        ("en", "My brother supports labour rights."),
+    ],
+)
+def test_party_names_match_their_capitals(scanner, language, text):
+    assert "POLITICAL_OPINION_TERM" not in counted(scanner.scan(text, language))
+
+
+def test_anchored_name_without_anchor_is_no_hit(scanner):
+    assert scanner.scan("Die SPD hat ein neues Programm.", "de") == []
+    assert scanner.scan("La CGT appelle à la grève nationale.", "fr") == []
+
+
+def test_generic_subject_outranks_a_farther_person_cue(scanner):
+    # the nearest cue decides: "people" is nearer the term than "my colleague"
+    text = "My colleague says that people who have asthma should avoid smoke."
+    assert [h.score for h in scanner.scan(text, "en")] == [0.4]
+    assert [h.score for h in scanner.scan("My colleague, who has asthma, is off.", "en")] == [0.85]
+
+
+def test_typographic_apostrophe_matches(scanner):
+    assert "ETHNIC_ORIGIN_TERM" in counted(scanner.scan("Il est d’origine maghrébine.", "fr"))
+
+
+def test_malformed_anchored_group_is_refused(tmp_path: Path):
+    for source in LEXICON_DIR.glob("*.yaml"):
+        (tmp_path / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "trade_union.yaml").write_text(
+        "entity: TRADE_UNION_TERM\nterms:\n  en: [trade union]\nanchored:\n  - terms: {all: [CGT]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecialLexiconError, match="anchors_before or anchors_after"):
+        SpecialCategoryScanner.load(tmp_path)

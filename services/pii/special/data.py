@@ -41,12 +41,33 @@ class SpecialLexiconError(ValueError):
 
 
 @dataclass(frozen=True)
+class AnchoredTerms:
+    """Names that say something about a person only next to an anchor word.
+
+    "SPD", "CGT", "malienne" are topics on their own; "Mitglied der SPD",
+    "adhérent de la CGT", "d'origine malienne" are data about someone. A term
+    of such a group is a hit only when one of its anchors stands within
+    ``window_before`` tokens before it or ``window_after`` tokens after it, in
+    the same sentence; it is then scored like any term (person cue or not).
+    """
+
+    about: str                                  # what the names are, for the reader
+    terms: dict[str, list[str]]                 # per language; "all" applies to every language
+    anchors_before: dict[str, list[str]]
+    anchors_after: dict[str, list[str]]
+    window_before: int
+    window_after: int
+    match_case: bool    # a capital in a listed name must be a capital in the text ("Lega", "PO")
+
+
+@dataclass(frozen=True)
 class CategoryLexicon:
     name: str                                   # file stem, e.g. "health"
     entity: str                                 # e.g. "HEALTH_TERM"
     terms: dict[str, list[str]]                 # need a person cue to count
     personal_terms: dict[str, list[str]]        # personal by nature: count alone
     negative_contexts: dict[str, list[str]]     # phrases that cancel a term inside them
+    anchored: tuple[AnchoredTerms, ...] = ()    # names that need an anchor word next to them
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,10 @@ class LanguageContext:
     person_cues: list[str]       # count on either side of the term
     predicate_cues: list[str]    # count only before the term ("has", "ist", "souffre de")
     negative_contexts: list[str]
+    # Words of generic, educational text ("people", "patients", "if you",
+    # "what is"): when one is nearer the term than any person cue, or is the
+    # subject of its predicate, the term is about nobody in particular.
+    generic_cues: list[str] = ()  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -83,7 +108,7 @@ def _read(path: Path) -> dict:
     return document
 
 
-def _phrases(value: object, where: str, *, required: bool) -> list[str]:
+def _phrases(value: object, where: str, *, required: bool, keep_case: bool = False) -> list[str]:
     if value is None and not required:
         return []
     if not isinstance(value, list) or (required and not value):
@@ -101,22 +126,30 @@ def _phrases(value: object, where: str, *, required: bool) -> list[str]:
                 f"{where}: {item!r}: '*' may only end a word (e.g. 'Chemotherapie*')"
             )
         phrases.append(phrase)
-    # Duplicates differing only in case are one phrase (matching ignores case).
+    # Duplicates differing only in case are one phrase (matching ignores case),
+    # unless the case is checked ("Unite" and "UNITE" of a match_case group).
+    if keep_case:
+        return list(dict.fromkeys(phrases))
     return list({p.casefold(): p for p in phrases}.values())
 
 
-def _per_language(value: object, where: str, *, required: bool) -> dict[str, list[str]]:
+def _per_language(
+    value: object, where: str, *, required: bool, allow_all: bool = False, keep_case: bool = False
+) -> dict[str, list[str]]:
     if value is None and not required:
         return {}
     if not isinstance(value, dict) or (required and not value):
         raise SpecialLexiconError(f"{where}: expected a mapping of language code to phrases")
     result: dict[str, list[str]] = {}
     for language, phrases in value.items():
+        if language == "all" and allow_all:
+            result[language] = _phrases(phrases, f"{where}.all", required=False, keep_case=keep_case)
+            continue
         if language not in SUPPORTED_LANGUAGES:
             raise SpecialLexiconError(
                 f"{where}: unknown language {language!r} (use one of {', '.join(SUPPORTED_LANGUAGES)})"
             )
-        result[language] = _phrases(phrases, f"{where}.{language}", required=False)
+        result[language] = _phrases(phrases, f"{where}.{language}", required=False, keep_case=keep_case)
     return result
 
 
@@ -136,7 +169,54 @@ def load_category(path: Path) -> CategoryLexicon:
     negative = _per_language(
         document.get("negative_contexts"), f"{path}: negative_contexts", required=False
     )
-    return CategoryLexicon(path.stem, entity, terms, personal, negative)
+    anchored = _anchored(document.get("anchored"), f"{path}: anchored")
+    return CategoryLexicon(path.stem, entity, terms, personal, negative, anchored)
+
+
+def _window(value: object, where: str, default: int) -> int:
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 12:
+        raise SpecialLexiconError(f"{where}: must be an integer in 0..12")
+    return value
+
+
+def _anchored(value: object, where: str) -> tuple[AnchoredTerms, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SpecialLexiconError(f"{where}: expected a list of groups (about, terms, anchors_before, ...)")
+    groups = []
+    for n, group in enumerate(value):
+        here = f"{where}[{n}]"
+        if not isinstance(group, dict):
+            raise SpecialLexiconError(f"{here}: expected a mapping")
+        unknown = set(group) - {
+            "about", "terms", "anchors_before", "anchors_after", "window_before", "window_after", "match_case"
+        }
+        if unknown:
+            raise SpecialLexiconError(f"{here}: unknown fields {sorted(unknown)}")
+        before = _per_language(group.get("anchors_before"), f"{here}.anchors_before", required=False)
+        after = _per_language(group.get("anchors_after"), f"{here}.anchors_after", required=False)
+        if not before and not after:
+            raise SpecialLexiconError(f"{here}: needs anchors_before or anchors_after")
+        match_case = group.get("match_case", False)
+        if not isinstance(match_case, bool):
+            raise SpecialLexiconError(f"{here}.match_case: must be true or false")
+        groups.append(
+            AnchoredTerms(
+                about=str(group.get("about", "")),
+                terms=_per_language(
+                    group.get("terms"), f"{here}.terms", required=True, allow_all=True, keep_case=match_case
+                ),
+                anchors_before=before,
+                anchors_after=after,
+                window_before=_window(group.get("window_before"), f"{here}.window_before", 4),
+                window_after=_window(group.get("window_after"), f"{here}.window_after", 2),
+                match_case=match_case,
+            )
+        )
+    return tuple(groups)
 
 
 def load_context(path: Path) -> ContextRules:
@@ -183,6 +263,7 @@ def load_context(path: Path) -> ContextRules:
             negative_contexts=_phrases(
                 entry.get("negative_contexts"), f"{where}.negative_contexts", required=False
             ),
+            generic_cues=_phrases(entry.get("generic_cues"), f"{where}.generic_cues", required=False),
         )
     unknown = set(raw_languages) - set(SUPPORTED_LANGUAGES)
     if unknown:

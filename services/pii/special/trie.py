@@ -11,6 +11,15 @@ import re
 from collections.abc import Iterable
 
 _END = ""  # marks "a phrase may end here"
+# An apostrophe in a listed phrase matches the typographic ones too
+# ("d'origine" = "d’origine"): phones and word processors type those.
+APOSTROPHES = "['\u2019\u02bc]"
+_APOSTROPHE_TABLE = str.maketrans({"\u2019": "'", "\u02bc": "'"})
+
+
+def fold_apostrophes(text: str) -> str:
+    return text.translate(_APOSTROPHE_TABLE)
+
 _SPACE = r"\s+"
 _ANY_ENDING = r"\w*"
 
@@ -22,7 +31,9 @@ def phrase_atoms(phrase: str) -> list[str]:
         if n:
             atoms.append(_SPACE)
         star = word.endswith("*")
-        atoms.extend(re.escape(ch) for ch in (word[:-1] if star else word).lower())
+        atoms.extend(
+            APOSTROPHES if ch == "'" else re.escape(ch) for ch in (word[:-1] if star else word).lower()
+        )
         if star:
             atoms.append(_ANY_ENDING)
     return atoms
