@@ -20,20 +20,23 @@ Each miss lists the entity types the detector reported, with their best
 scores (never the matched text): a finding below the policy's per-entity
 min_score explains many "personal instead of special" misses.
 
-Three sets are scored in the same run, with the same systems:
+Four sets are scored in the same run, with the same systems:
 - the tuning set (eval/pii/prompts.jsonl), used while the lexicons were tuned;
 - the held-out set (eval/pii/heldout/prompts.jsonl), written after the
   lexicons were frozen and never to be used to tune them;
 - the second held-out set (eval/pii/heldout2/prompts.jsonl), written blind to
   the detector's code and lexicons and to the first held-out set, never to be
-  used to tune them either.
+  used to tune them either;
+- the third held-out set (eval/pii/heldout3/prompts.jsonl), written blind to
+  the detector and to both earlier held-out sets after later tuning, never to
+  be used to tune anything.
 Each held-out set's figures are printed with the same table and a pass/fail
 mark against the same targets, then a side-by-side summary of all sets.
 
 Exit status 1 when douane misses a target on the tuning set (--no-fail: report
 only); the held-out targets are reported, not enforced. Misses are printed by
 prompt id; --explain adds the prompt texts. --set scores one given file only;
---no-heldout skips both held-out sets.
+--no-heldout skips all the held-out sets.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from baselines import (  # noqa: E402
 DEFAULT_SET = ROOT / "eval" / "pii" / "prompts.jsonl"
 HELDOUT_SET = ROOT / "eval" / "pii" / "heldout" / "prompts.jsonl"
 HELDOUT2_SET = ROOT / "eval" / "pii" / "heldout2" / "prompts.jsonl"
+HELDOUT3_SET = ROOT / "eval" / "pii" / "heldout3" / "prompts.jsonl"
 SENSITIVITIES = ("none", "personal", "special")
 SPECIAL_CATEGORIES = (
     "special:health", "special:genetic", "special:biometric", "special:racial_or_ethnic_origin",
@@ -455,7 +459,7 @@ def print_comparison(sets: list[tuple[str, list[Result]]]) -> None:
 
 def _short_name(title: str) -> str:
     """Column name in the summary: "tuning set" -> tuning, "held-out set" ->
-    heldout, "held-out set 2" -> heldout2."""
+    heldout, "held-out set 2" -> heldout2, "held-out set 3" -> heldout3."""
     return title.replace("held-out", "heldout").replace(" set", "").replace(" ", "")
 
 
@@ -474,7 +478,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sets = [("tuning set", DEFAULT_SET, True)]
         if not args.no_heldout:
-            for title, path in (("held-out set", HELDOUT_SET), ("held-out set 2", HELDOUT2_SET)):
+            for title, path in (
+                ("held-out set", HELDOUT_SET),
+                ("held-out set 2", HELDOUT2_SET),
+                ("held-out set 3", HELDOUT3_SET),
+            ):
                 if path.exists():
                     sets.append((title, path, False))
     scored = []
