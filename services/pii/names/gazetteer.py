@@ -29,6 +29,14 @@ _PL_ENDINGS = (
     ("owi", ""), ("iem", ""), ("em", ""), ("ii", "ia"), ("ie", "a"), ("ą", "a"), ("ę", "a"),
     ("y", "a"), ("i", "a"), ("a", ""), ("u", ""), ("o", "a"),
 )
+# Family names decline too: "Mazura", "Kowalskiej", "Nowakiem", "Wiśniewskiego".
+_PL_FAMILY_ENDINGS = (
+    ("skiego", "ski"), ("ckiego", "cki"), ("dzkiego", "dzki"), ("skiemu", "ski"),
+    ("ckiemu", "cki"), ("skim", "ski"), ("ckim", "cki"), ("skiej", "ska"), ("ckiej", "cka"),
+    ("ską", "ska"), ("cką", "cka"), ("owi", ""), ("iem", ""), ("em", ""), ("ie", ""),
+    ("ej", "a"), ("ą", "a"), ("ę", "a"), ("y", "a"), ("a", ""), ("u", ""),
+)
+_PL_VOWELS = frozenset("aeiouyąęó")
 
 
 class _Token(NamedTuple):
@@ -69,8 +77,10 @@ class Gazetteer:
         particles: Iterable[str],
         rules: Mapping[str, LanguageRules],
         scores: Scores,
+        family_names: Iterable[str] = (),
     ) -> None:
         self._first_names = frozenset(n.casefold() for n in first_names)
+        self._family_names = frozenset(n.casefold() for n in family_names)
         self._ambiguous = frozenset(n.casefold() for n in ambiguous_names)
         self._particles = frozenset(particles)
         self._rules = dict(rules)
@@ -101,10 +111,20 @@ class Gazetteer:
         if folded in self._first_names:
             return True
         if self._rules[language].decline_polish:
-            for ending, nominative in _PL_ENDINGS:
-                if folded.endswith(ending) and len(folded) > len(ending) + 2:
-                    if folded[: -len(ending)] + nominative in self._first_names:
-                        return True
+            return any(form in self._first_names for form in _polish_nominatives(folded, _PL_ENDINGS))
+        return False
+
+    def is_family_name(self, word: str, language: str) -> bool:
+        """A known family name ("Rosenthal", "Mensah"), or in Polish a declined one ("Mazura")."""
+        if not _is_name_word(word):
+            return False
+        folded = word.casefold()
+        if folded in self._family_names:
+            return True
+        if self._rules[language].decline_polish:
+            return any(
+                form in self._family_names for form in _polish_nominatives(folded, _PL_FAMILY_ENDINGS)
+            )
         return False
 
     def scan(self, text: str, language: str) -> list[Hit]:
@@ -143,6 +163,10 @@ class Gazetteer:
         ambiguous = folded in self._ambiguous or folded in rules.non_names
         name_end = self._surname_run(tokens, i + 1, rules, allow_initials=True)
         if name_end > i + 1 and not (ambiguous and token.sentence_start):
+            return self._hit(tokens, i, name_end, self._scores.first_last), name_end
+        if name_end > i + 1 and self.is_family_name(_strip_dot(tokens[i + 1].text), language):
+            # "Daniel Rosenthal hat …", "Mira Schulte": a given name that is also
+            # a word still opens a name when a known family name follows it.
             return self._hit(tokens, i, name_end, self._scores.first_last), name_end
         if i > 0 and not token.sentence_start and tokens[i - 1].text.casefold() in rules.cues:
             return self._hit(tokens, i, i + 1, self._scores.cue_first), i + 1
@@ -214,6 +238,19 @@ class Gazetteer:
         if tokens[j - 1].text.endswith(".") and not _is_initial(tokens[j - 1].text):
             end -= 1  # the dot ended the sentence, it is not part of the name
         return Hit(PERSON, tokens[i].start, end, score)
+
+
+def _polish_nominatives(folded: str, endings: tuple[tuple[str, str], ...]) -> list[str]:
+    """Possible nominatives of a declined Polish word, with the mobile e put
+    back ("kacpra" -> "kacper", "marka" -> "marek", "pawła" -> "paweł")."""
+    forms: list[str] = []
+    for ending, nominative in endings:
+        if folded.endswith(ending) and len(folded) > len(ending) + 2:
+            stem = folded[: -len(ending)]
+            forms.append(stem + nominative)
+            if not nominative and len(stem) >= 3 and stem[-1] not in _PL_VOWELS and stem[-2] not in _PL_VOWELS:
+                forms.append(stem[:-1] + "e" + stem[-1])
+    return forms
 
 
 def _tokenize(text: str) -> list[_Token]:

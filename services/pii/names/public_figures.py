@@ -86,6 +86,8 @@ class PublicFigures:
             first = name.split()[0]
             if first in self.saint_words or previous in self.saint_words:
                 return True
+            if self._saint_run_before(text, hit.start):
+                return True
             if previous in self.place_before or (following and following in self.place_after):
                 return True
         # Figures: the full name, or the surname alone for the best known.
@@ -93,6 +95,26 @@ class PublicFigures:
         if candidates & self.full_names:
             return True
         return len(name.split()) <= 2 and bool(candidates & self.surnames)
+
+
+    def _saint_run_before(self, text: str, start: int) -> bool:
+        """The hit ends a saint's name: "Santa Teresa de Jesús", "Sint Jan de
+        Doper", "Kościół Świętego Jana" (up to four capitalised words or
+        particles back to a saint word)."""
+        words = [m.group() for m in _WORD.finditer(text[max(0, start - 60) : start])]
+        if words and not text[max(0, start - 60) : start].rstrip(" \t-'’").endswith(words[-1]):
+            return False  # punctuation between the hit and the word before it
+        for word in reversed(words[-5:]):
+            folded = normalise(word)
+            if folded in self.saint_words:
+                return True
+            if not (word[:1].isupper() or folded in _PARTICLES):
+                return False
+        return False
+
+
+_PARTICLES = frozenset({"de", "del", "della", "di", "da", "do", "dos", "das", "du", "des",
+                        "la", "le", "van", "von", "y", "e", "i", "d'", "l'"})
 
 
 def _name_shaped(raw: str) -> bool:

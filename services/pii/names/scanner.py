@@ -19,6 +19,7 @@ import yaml
 from services.pii.errors import DetectionError
 from services.pii.hits import Hit
 from services.pii.names import ner
+from services.pii.names.code import CodeContext
 from services.pii.names.gazetteer import Gazetteer, LanguageRules, Scores
 from services.pii.names.public_figures import PublicFigures, normalise, title_words
 
@@ -38,8 +39,10 @@ class NameScanner:
         max_ner_chars: int,
         max_segment_chars: int,
         public_figures: PublicFigures | None = None,
+        code: CodeContext | None = None,
     ) -> None:
         self._gazetteer = gazetteer
+        self._code = code
         self._public = public_figures
         self._titles = {
             lang: title_words(gazetteer.honorifics(lang)) for lang in gazetteer.languages
@@ -55,9 +58,10 @@ class NameScanner:
         base = data_dir or Path(str(resources.files("services.pii.names") / "data"))
         config = _read_yaml(base / "names.yaml")
         first_names = _read_yaml(base / "first_names.yaml")
+        family_names = _read_yaml(base / "family_names.yaml")
         public = _read_yaml(base / "public_figures.yaml")
         try:
-            gazetteer = _build_gazetteer(config, first_names)
+            gazetteer = _build_gazetteer(config, first_names, family_names)
             models = (
                 {
                     lang: ner.NerModel(ner.load_pipeline(p["package"]), frozenset(p["labels"]))
@@ -74,6 +78,7 @@ class NameScanner:
                 max_ner_chars=int(config["max_ner_chars"]),
                 max_segment_chars=int(config["max_segment_chars"]),
                 public_figures=PublicFigures.from_config(public),
+                code=CodeContext.from_config(config["code"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DetectionError(f"name data in {base} is malformed: {exc!r}") from exc
@@ -91,6 +96,10 @@ class NameScanner:
         model = self._models.get(language)
         if model is not None:
             found, unscanned = self._ner_hits(model, text, language, hits)
+            if found and self._code is not None:
+                # The model's noise in programming questions: "Enum", "Union
+                # Types", `union`, a database name (data: names.yaml `code`).
+                found = self._code.filter(text, found)
             hits.extend(found)
         hits = _merge(hits)
         if self._public is not None:
@@ -196,7 +205,7 @@ def _read_yaml(path: Path) -> Any:
         raise DetectionError(f"cannot read name data {path}: {exc}") from exc
 
 
-def _build_gazetteer(config: dict, first_names: dict) -> Gazetteer:
+def _build_gazetteer(config: dict, first_names: dict, family_names: dict | None = None) -> Gazetteer:
     honorifics, cues, non_names = config["honorifics"], config["cues"], config["non_names"]
     rules: dict[str, LanguageRules] = {}
     for lang in LANGUAGES:
@@ -216,6 +225,7 @@ def _build_gazetteer(config: dict, first_names: dict) -> Gazetteer:
     scores = config["scores"]
     return Gazetteer(
         first_names=[n for names in first_names.values() for n in names],
+        family_names=[n for names in (family_names or {}).values() for n in names],
         ambiguous_names=config["ambiguous_names"],
         particles=config["particles"],
         rules=rules,
