@@ -8,9 +8,9 @@ One run starts, each as its own process on loopback:
 - ``douane serve --workers N`` with a copy of the shipped catalog whose
   endpoints all point at the fake upstream.
 
-Then an open-loop asyncio client (httpx) sends the prompt mix of
-bench/prompts_mix.py at ``--rate`` requests per second for ``--duration``
-seconds: to POST /v1/route, and a ``--chat`` share to /v1/chat/completions
+Then an open-loop asyncio client (aiohttp, one pooled session) sends the
+prompt mix of bench/prompts_mix.py at ``--rate`` requests per second for
+``--duration`` seconds: to POST /v1/route, and a ``--chat`` share to /v1/chat/completions
 (``--stream`` of those streamed). Sends follow the schedule, not the answers,
 with at most ``--max-in-flight`` requests outstanding; latency is measured
 from each request's scheduled send time, so a gateway that falls behind is
@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import secrets
 import shutil
@@ -301,7 +302,17 @@ def plan_requests(n: int, seed: int, chat_share: float, stream_share: float) -> 
     return planned
 
 
+_DECISION_ID = re.compile(rb'"decision_id"\s*:\s*"([^"\\]+)"')
+
+
 def _decision_id(response_body: bytes) -> str | None:
+    """The decision id a JSON body carries (``decision_id``, or an error's
+    ``details.decision_id``): found in the bytes, parsed only when ambiguous."""
+    found = _DECISION_ID.findall(response_body)
+    if len(found) == 1:
+        return found[0].decode()
+    if not found:
+        return None
     try:
         payload = json.loads(response_body)
     except ValueError:
@@ -314,24 +325,28 @@ def _decision_id(response_body: bytes) -> str | None:
     return details.get("decision_id") if isinstance(details, dict) else None
 
 
-async def _send(client, item: Planned, key: str, result: Result, scheduled: float, loop) -> None:
-    import httpx
+_PATHS = {"route": "/v1/route", "chat": "/v1/chat/completions", "stream": "/v1/chat/completions"}
+_DONE = b"data: [DONE]"
 
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    path = "/v1/route" if item.kind == "route" else "/v1/chat/completions"
+
+async def _send(session, item: Planned, headers: dict[str, str], result: Result, scheduled: float, loop) -> None:
+    """One request on the shared aiohttp session: the body is already bytes,
+    the response is read as bytes to its end (a stream too) and only the
+    status and decision id are looked at."""
+    import aiohttp
+
     sent = loop.time()
     result.lag_ms = (sent - scheduled) * 1000
     try:
+        async with session.post(_PATHS[item.kind], data=item.body, headers=headers) as response:
+            raw = await response.read()
+            status = response.status
+            decision_id = response.headers.get(DECISION_HEADER)
         if item.kind == "stream":
-            async with client.stream("POST", path, content=item.body, headers=headers) as response:
-                raw = b"".join([chunk async for chunk in response.aiter_bytes()])
-            result.complete = response.status_code != 200 or raw.rstrip().endswith(b"data: [DONE]")
-        else:
-            response = await client.post(path, content=item.body, headers=headers)
-            raw = response.content
-        result.status = response.status_code
-        result.decision_id = response.headers.get(DECISION_HEADER) or _decision_id(raw)
-    except httpx.HTTPError as exc:
+            result.complete = status != 200 or raw.rstrip().endswith(_DONE)
+        result.status = status
+        result.decision_id = decision_id or _decision_id(raw)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         result.status = type(exc).__name__
     done = loop.time()
     result.latency_ms = (done - scheduled) * 1000
@@ -341,49 +356,72 @@ async def _send(client, item: Planned, key: str, result: Result, scheduled: floa
 async def drive(base_url: str, keys: dict[str, str], planned: list[Planned], rate: float, max_in_flight: int,
                 timeout_s: float = 30.0, warmup: list[Planned] | None = None, grace_s: float = 30.0) -> tuple[list[Result], float]:
     """Send ``planned`` open-loop at ``rate``/s (``warmup`` first, closed-loop,
-    not timed). Returns every request's result and the timed phase's length."""
-    import httpx
+    not timed). Returns every request's result and the timed phase's length.
+
+    The client is aiohttp, one session for the run: a connection pool as large
+    as ``max_in_flight`` (so no request queues inside the client unseen),
+    keep-alive, no cookie jar, bodies serialised once when planned. httpx cost
+    2-6 ms of CPU per request here, a large share of 2 cores at 300/s."""
+    import gc
+
+    import aiohttp
 
     loop = asyncio.get_running_loop()
     # Idle connections are dropped before uvicorn's 5 s keep-alive timeout: at
     # equal timeouts a request can go out on a connection the server is
-    # closing, and the client would count a ReadError the gateway never saw.
-    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight, keepalive_expiry=2.0)
+    # closing, and the client would count an error the gateway never saw
+    # (aiohttp never retries a POST on its own, so nothing is sent twice).
+    connector = aiohttp.TCPConnector(limit=max_in_flight, limit_per_host=max_in_flight, keepalive_timeout=2.0,
+                                     use_dns_cache=True)
+    session = aiohttp.ClientSession(
+        base_url=base_url, connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_s),
+        cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, skip_auto_headers=("User-Agent",),
+    )
+    headers_of = {tenant: {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+                  for tenant, key in keys.items()}
     results: list[Result] = []
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout_s) as client:
+    async with session:
         for item in warmup or []:
             result = Result(item.kind, item.tenant, item.personal, warmup=True)
             results.append(result)
-            await _send(client, item, keys[item.tenant], result, loop.time(), loop)
+            await _send(session, item, headers_of[item.tenant], result, loop.time(), loop)
 
         slots = asyncio.Semaphore(max_in_flight)
         tasks = []
 
         async def one(item: Planned, result: Result, scheduled: float) -> None:
             try:
-                await _send(client, item, keys[item.tenant], result, scheduled, loop)
+                await _send(session, item, headers_of[item.tenant], result, scheduled, loop)
             finally:
                 slots.release()
 
-        start = loop.time() + 0.05
-        # A wedged gateway must not hold the run forever: past the schedule and
-        # this grace, nothing more is sent (those requests are 'not_sent').
-        stop_at = start + len(planned) / rate + grace_s
-        for index, item in enumerate(planned):
-            scheduled = start + index / rate
-            delay = scheduled - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            result = Result(item.kind, item.tenant, item.personal)
-            results.append(result)
-            try:  # at the bound this waits: the send, and the schedule behind it, is late
-                await asyncio.wait_for(slots.acquire(), max(0.0, stop_at - loop.time()))
-            except asyncio.TimeoutError:
-                results += [Result(p.kind, p.tenant, p.personal) for p in planned[index + 1:]]
-                break
-            tasks.append(asyncio.create_task(one(item, result, scheduled)))
-        await asyncio.gather(*tasks)
-        elapsed = loop.time() - start
+        gc.collect()
+        gc.freeze()  # the plan and the warm-up are long-lived: the collector need not walk them again
+        try:
+            start = loop.time() + 0.05
+            # A wedged gateway must not hold the run forever: past the schedule and
+            # this grace, nothing more is sent (those requests are 'not_sent').
+            stop_at = start + len(planned) / rate + grace_s
+            for index, item in enumerate(planned):
+                scheduled = start + index / rate
+                delay = scheduled - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                result = Result(item.kind, item.tenant, item.personal)
+                results.append(result)
+                if slots.locked():  # at the bound this waits: the send, and the schedule behind it, is late
+                    try:
+                        await asyncio.wait_for(slots.acquire(), max(0.0, stop_at - loop.time()))
+                    except asyncio.TimeoutError:
+                        results += [Result(p.kind, p.tenant, p.personal) for p in planned[index + 1:]]
+                        break
+                else:
+                    await slots.acquire()  # free: returns at once, no wait_for task
+                tasks.append(asyncio.create_task(one(item, result, scheduled)))
+            await asyncio.gather(*tasks)
+            elapsed = loop.time() - start
+        finally:
+            gc.unfreeze()
     return results, elapsed
 
 
@@ -567,9 +605,14 @@ def report(results: list[Result], elapsed: float, rate: float, duration: float, 
     late = [r for r in timed if r.lag_ms > LATE_MS]
     lags = sorted(r.lag_ms for r in timed)
     kept = len(late) <= 0.01 * len(timed)
-    lines.append(("rate kept" if kept else "RATE NOT KEPT")
+    unsent = len(planned) - len(timed)
+    lines.append(("rate kept" if kept and not unsent else "RATE NOT KEPT")
                  + f": {len(late)} sends ({len(late) / max(1, len(timed)):.1%}) later than {LATE_MS:g} ms after their schedule"
                  f" (send lag p99 {pct(lags, 99):.1f} ms, max {lags[-1] if lags else 0:.1f} ms)")
+    if unsent:
+        # Their latency is unknown, not small: the percentiles below are of the sent ones only, a lower bound.
+        lines.append(f"{unsent} requests never sent (the client stops sending at the schedule's end plus a grace): "
+                     f"latency figures below cover the {len(timed)} sent and understate the wait")
     for kind in ("route", "chat", "stream"):
         subset = [r for r in answered if r.kind == kind]
         if subset:
@@ -639,7 +682,9 @@ def main() -> int:
                  f"(streamed {args.stream:g}); at most {args.max_in_flight} in flight"]
         lines += report(results, elapsed, args.rate, args.duration, mix_note)
         client_cpu = (usage_after.ru_utime + usage_after.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
-        lines.append(f"load client CPU {client_cpu:.1f} s over {elapsed:.1f} s ({client_cpu / elapsed:.0%} of one core)")
+        sent = sum(r.status != "not_sent" for r in results)
+        lines.append(f"load client CPU {client_cpu:.1f} s over {elapsed:.1f} s ({client_cpu / elapsed:.0%} of one core), "
+                     f"{1000 * client_cpu / max(1, sent):.2f} ms per request sent (warm-up included)")
         answered = sum(isinstance(r.status, int) for r in results if not r.warmup)
         lines.append(f"gateway CPU {gateway_cpu:.1f} s over {elapsed:.1f} s ({gateway_cpu / elapsed:.2f} cores), "
                      f"{1000 * gateway_cpu / max(1, answered):.1f} ms per answered request")

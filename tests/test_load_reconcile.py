@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bench.load import TENANTS, drive, plan_requests, reconcile, running_stack
+from bench.load import TENANTS, _decision_id, drive, plan_requests, reconcile, running_stack
 from bench.prompts_mix import build_mix
 
 RATE = 30
@@ -29,6 +29,18 @@ def test_prompt_mix_is_deterministic_distinct_and_sized():
     assert sizes[-1] >= 30_000
     assert 0.15 <= sum(r.personal for r in mix) / len(mix) <= 0.25
     assert len({r.language for r in mix if r.personal}) == 7
+
+
+def test_decision_id_is_found_in_the_body_bytes():
+    route = b'{"decision_id":"0b6f","allowed":true,"reasons":[]}'
+    error = b'{"error":{"type":"service_unavailable","details":{"decision_id":"7c1e","message":"x"}}}'
+    assert _decision_id(route) == "0b6f"
+    assert _decision_id(error) == "7c1e"
+    assert _decision_id(b'{"error":{"type":"unauthorized"}}') is None
+    assert _decision_id(b"not json") is None
+    # One escaped inside a string does not count; two real ones: the body is parsed, the top-level one wins.
+    assert _decision_id(b'{"note":"{\\"decision_id\\": \\"zz\\"}","decision_id":"a1"}') == "a1"
+    assert _decision_id(b'{"decision_id": "a1", "x": {"decision_id": "b2"}}') == "a1"
 
 
 def test_load_run_loses_nothing_and_the_chain_verifies():
