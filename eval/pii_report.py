@@ -74,6 +74,15 @@ SPECIAL_CATEGORIES = (
 )
 TARGETS = {"recall_personal": 0.98, "recall_special": 0.95, "fp_clean": 0.05}
 
+# (label, Figures attribute, target as printed): the rows of every summary table.
+FIGURE_ROWS = (
+    ("recall, personal data (personal|special)", "recall_personal", f">= {TARGETS['recall_personal']}"),
+    ("recall, special with the right category", "recall_special", f">= {TARGETS['recall_special']}"),
+    ("  (judged special, any category)", "recall_special_any", ""),
+    ("false-positive rate, clean prompts", "fp_clean", f"<= {TARGETS['fp_clean']}"),
+    ("sensitivity accuracy (3 classes)", "accuracy", ""),
+)
+
 # Detector entity type -> the `kinds` label it stands for. Entity types with the
 # same name as a kind map to themselves (listed in SAME_NAME); the rest are
 # Presidio's names for the same identifier. Special-category term entities are
@@ -365,21 +374,8 @@ def print_report(
     header = f"{'figure':<44}{'target':>10}" + "".join(f"{n:>14}" for n in names)
     print(header)
     print("-" * len(header))
-    rows = [
-        ("recall, personal data (personal|special)", "recall_personal", ">= 0.98"),
-        ("recall, special with the right category", "recall_special", ">= 0.95"),
-        ("  (judged special, any category)", "recall_special_any", ""),
-        ("false-positive rate, clean prompts", "fp_clean", "<= 0.05"),
-        ("sensitivity accuracy (3 classes)", "accuracy", ""),
-    ]
-    for label, attr, target in rows:
-        cells = []
-        for r in results:
-            value = getattr(r.overall, attr)
-            met = targets_met(r.overall).get(attr)
-            mark = "" if met is None else (" ok" if met else " !!")
-            cells.append(f"{_fmt(value)}{mark:>3}".rjust(14))
-        print(f"{label:<44}{target:>10}" + "".join(cells))
+    for label, attr, target in FIGURE_ROWS:
+        print(f"{label:<44}{target:>10}" + "".join(_figure_cell(r, attr, 14) for r in results))
     print()
 
     for r in results:
@@ -432,6 +428,12 @@ def print_report(
     print(f"{douane.system.name}{scope}: {verdict}{'' if enforced else '  (reported, not enforced)'}")
 
 
+def _figure_cell(result: Result, attr: str, width: int) -> str:
+    met = targets_met(result.overall).get(attr)
+    mark = "" if met is None else (" ok" if met else " !!")
+    return f"{_fmt(getattr(result.overall, attr))}{mark:>3}".rjust(width)
+
+
 def print_comparison(sets: list[tuple[str, list[Result]]]) -> None:
     """One row per figure, one column per (set, system): the tuning set's
     figures beside the held-out set's, so the flattery is visible."""
@@ -440,20 +442,8 @@ def print_comparison(sets: list[tuple[str, list[Result]]]) -> None:
     header = f"{'figure':<44}{'target':>10}" + "".join(f"{(name + ':' + r.system.name):>21}" for name, r in columns)
     print(header)
     print("-" * len(header))
-    rows = [
-        ("recall, personal data (personal|special)", "recall_personal", ">= 0.98"),
-        ("recall, special with the right category", "recall_special", ">= 0.95"),
-        ("  (judged special, any category)", "recall_special_any", ""),
-        ("false-positive rate, clean prompts", "fp_clean", "<= 0.05"),
-        ("sensitivity accuracy (3 classes)", "accuracy", ""),
-    ]
-    for label, attr, target in rows:
-        cells = []
-        for _name, r in columns:
-            met = targets_met(r.overall).get(attr)
-            mark = "" if met is None else (" ok" if met else " !!")
-            cells.append(f"{_fmt(getattr(r.overall, attr))}{mark:>3}".rjust(21))
-        print(f"{label:<44}{target:>10}" + "".join(cells))
+    for label, attr, target in FIGURE_ROWS:
+        print(f"{label:<44}{target:>10}" + "".join(_figure_cell(r, attr, 21) for _name, r in columns))
     print()
 
 
