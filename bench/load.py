@@ -1,7 +1,7 @@
 """Sustained load on the real stack, then a reconciliation of every count.
 
 One run starts, each as its own process on loopback:
-- a fake OpenAI-compatible upstream (this file, ``--serve-upstream``): chat
+- a fake OpenAI-compatible upstream (bench/stack.py): chat
   completions, streamed or not, after ``--upstream-delay-ms``;
 - a scratch PostgreSQL database made by ``douane db upgrade``, two tenants'
   app keys made by ``douane keys create``;
@@ -38,10 +38,8 @@ import json
 import os
 import re
 import resource
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,119 +54,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.prompts_mix import build_mix, describe  # noqa: E402
+from bench.stack import Process, free_port, pct, scratch_database, start, upstream_argv, wait_until_up  # noqa: E402
 
-ADMIN_URL = os.environ.get("DOUANE_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 UPSTREAM_KEY = "sk-load-" + "0" * 24  # the fake upstream accepts any key; nothing real
 TENANTS = ("load-acme", "load-globex")
 DECISION_HEADER = "x-douane-decision-id"
 LATE_MS = 10.0  # a send later than this after its schedule counts as late
 
 
-# ----------------------------------------------------------------- the fake upstream
-
-
-def serve_upstream(port: int, delay_ms: float) -> None:
-    """A minimal OpenAI-compatible server (raw ASGI, as cheap as can be):
-    every chat completion gets a short answer after ``delay_ms``, streamed in
-    a few chunks with usage when asked."""
-    import uvicorn
-
-    answer = "Thank you for your message; a replacement is on its way."
-
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        if scope["method"] != "POST" or not scope["path"].endswith("/chat/completions"):
-            await _respond(send, 404, {"error": {"message": "not found", "type": "not_found"}})
-            return
-        request = json.loads(body)
-        if delay_ms:
-            await asyncio.sleep(delay_ms / 1000)
-        prompt_tokens = sum(len(str(m.get("content", ""))) for m in request.get("messages", [])) // 4
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": 12, "total_tokens": prompt_tokens + 12}
-        base = {"id": "chatcmpl-" + secrets.token_hex(8), "created": int(time.time()), "model": request.get("model")}
-        if not request.get("stream"):
-            await _respond(send, 200, {**base, "object": "chat.completion", "usage": usage, "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]})
-            return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream")]})
-
-        def event(payload: dict) -> dict:
-            data = b"data: " + json.dumps({**base, "object": "chat.completion.chunk", **payload}).encode() + b"\n\n"
-            return {"type": "http.response.body", "body": data, "more_body": True}
-
-        await send(event({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}))
-        for start in range(0, len(answer), 16):
-            await send(event({"choices": [{"index": 0, "delta": {"content": answer[start:start + 16]}, "finish_reason": None}]}))
-        await send(event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
-        if (request.get("stream_options") or {}).get("include_usage"):
-            await send(event({"choices": [], "usage": usage}))
-        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
-
-    async def _respond(send, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": data})
-
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
-
-
 # ----------------------------------------------------------------- the stack
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen
-    log: Path
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _start(name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None) -> Process:
-    log = workdir / f"{name}.log"
-    with log.open("wb") as handle:
-        popen = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=ROOT)
-    return Process(name, popen, log)
-
-
-def _wait_until_up(process: Process, url: str, timeout_s: float = 180) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.tail()}")
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.TransportError:
-            time.sleep(0.25)
-    raise RuntimeError(f"{process.name} did not answer on {url} within {timeout_s:.0f} s:\n{process.tail()}")
 
 
 def _wait_for_workers(process: Process, workers: int, timeout_s: float = 180) -> None:
@@ -193,20 +87,13 @@ class Stack:
 def running_stack(*, workers: int = 1, upstream_delay_ms: float = 20.0):
     """Fake upstream, scratch database, keys and ``douane serve``; all torn down on exit."""
     import yaml
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
 
     workdir = Path(tempfile.mkdtemp(prefix="douane-load-"))
-    name = f"douane_load_{secrets.token_hex(4)}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    database_url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    database_url, drop_database = scratch_database("douane_load")
     processes: list[Process] = []
     try:
         port = free_port()
-        upstream = _start("upstream", [sys.executable, __file__, "--serve-upstream", str(port),
-                                       "--upstream-delay-ms", str(upstream_delay_ms)], workdir)
+        upstream = start("upstream", upstream_argv(port, upstream_delay_ms), workdir)
         processes.append(upstream)
         upstream_url = f"http://127.0.0.1:{port}/v1"
 
@@ -231,7 +118,7 @@ def running_stack(*, workers: int = 1, upstream_delay_ms: float = 20.0):
         douane = [sys.executable, "-m", "services.cli"]
         subprocess.run([*douane, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
         gateway_port = free_port()
-        gateway = _start("douane", [*douane, "serve", "--host", "127.0.0.1", "--port", str(gateway_port),
+        gateway = start("douane", [*douane, "serve", "--host", "127.0.0.1", "--port", str(gateway_port),
                                     "--workers", str(workers)], workdir, env)
         processes.append(gateway)
         base = f"http://127.0.0.1:{gateway_port}"
@@ -247,16 +134,14 @@ def running_stack(*, workers: int = 1, upstream_delay_ms: float = 20.0):
             if popen.returncode != 0:
                 raise RuntimeError(f"douane keys create failed: {err}")
             keys[tenant] = out.strip().splitlines()[-1]
-        _wait_until_up(upstream, upstream_url + "/models")
-        _wait_until_up(gateway, base + "/healthz")
+        wait_until_up(upstream, upstream_url + "/models")
+        wait_until_up(gateway, base + "/healthz")
         _wait_for_workers(gateway, workers)
         yield Stack(base, database_url, keys, gateway, workers)
     finally:
         for process in reversed(processes):
             process.stop()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        drop_database()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -530,12 +415,6 @@ def process_tree_cpu_s(pid: int) -> float:
     return total
 
 
-def pct(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
 def latency_line(label: str, values: list[float]) -> str:
     v = sorted(values)
     return (f"{label:<22} n {len(v):>6}  p50 {pct(v, 50):7.1f}  p90 {pct(v, 90):7.1f}  p99 {pct(v, 99):7.1f}  "
@@ -631,7 +510,6 @@ def report(results: list[Result], elapsed: float, rate: float, duration: float, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--serve-upstream", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, default=300.0, help="offered requests per second")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of offered load")
     parser.add_argument("--workers", type=int, default=1, help="douane serve --workers")
@@ -643,10 +521,6 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", metavar="FILE", help="record the gateway with py-spy (collapsed stacks) into FILE")
     args = parser.parse_args()
-    if args.serve_upstream:
-        serve_upstream(args.serve_upstream, args.upstream_delay_ms)
-        return 0
-
     n = int(args.rate * args.duration)
     planned = plan_requests(n + args.warmup, args.seed, args.chat, args.stream)
     warmup, planned = planned[:args.warmup], planned[args.warmup:]

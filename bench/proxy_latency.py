@@ -3,8 +3,8 @@ audit on) and LiteLLM's proxy (none of them), against calling the upstream
 directly.
 
 One run starts, each as its own process on loopback:
-- a fake OpenAI-compatible upstream (this file, ``--serve-upstream``) that
-  answers a fixed completion after ``--upstream-delay-ms``;
+- a fake OpenAI-compatible upstream (bench/stack.py) that answers a fixed
+  completion after ``--upstream-delay-ms``;
 - LiteLLM's proxy (``litellm --config``), from its own venv (``.venv-litellm``,
   made by ``make bench-proxy``: LiteLLM pins versions that would fight ours),
   with one model pointed at the fake upstream;
@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_URL = os.environ.get("DOUANE_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.stack import Process, free_port, pct, scratch_database, start, upstream_argv, wait_until_up  # noqa: E402
+
 LITELLM_VENV = ROOT / ".venv-litellm"
 UPSTREAM_KEY = "sk-bench-" + "0" * 24  # the fake upstream accepts any key; nothing real
 CONCURRENCY = (1, 10, 50)
@@ -58,107 +60,6 @@ PROMPT = (
     "Please answer by e-mail rather than by phone, as I am often in meetings during the morning hours. Thank you again. "
 )
 PROMPT_CHARS = 1024
-
-
-# ----------------------------------------------------------------- the fake upstream
-
-
-def serve_upstream(port: int, delay_ms: float) -> None:
-    """A minimal OpenAI-compatible server: every chat completion gets the same
-    short answer after ``delay_ms``. Raw ASGI, so it costs as little as can be."""
-    import uvicorn
-
-    answer = "Thank you for your message; a replacement is on its way."
-
-    async def app(scope, receive, send):
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        if scope["method"] != "POST" or not scope["path"].endswith("/chat/completions"):
-            await _respond(send, 404, {"error": {"message": "not found", "type": "not_found"}})
-            return
-        request = json.loads(body)
-        if delay_ms:
-            await asyncio.sleep(delay_ms / 1000)
-        prompt_tokens = sum(len(str(m.get("content", ""))) for m in request.get("messages", [])) // 4
-        await _respond(
-            send,
-            200,
-            {
-                "id": "chatcmpl-" + secrets.token_hex(8),
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": request.get("model", "fake"),
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 12, "total_tokens": prompt_tokens + 12},
-            },
-        )
-
-    async def _respond(send, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": data})
-
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
-
-
-# ----------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen
-    log: Path
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def start(name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None) -> Process:
-    log = workdir / f"{name}.log"
-    handle = log.open("wb")
-    popen = subprocess.Popen(
-        argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=ROOT
-    )
-    handle.close()
-    return Process(name, popen, log)
-
-
-def wait_until_up(process: Process, url: str, timeout_s: float = 180) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.tail()}")
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.TransportError:
-            time.sleep(0.25)
-    raise RuntimeError(f"{process.name} did not answer on {url} within {timeout_s:.0f} s:\n{process.tail()}")
 
 
 def start_litellm(workdir: Path, upstream: str) -> tuple[Process, str, str]:
@@ -290,11 +191,6 @@ async def measure(target: Target, clients: int, requests: int, warmup: int) -> R
     return Run(latencies, errors, elapsed)
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
 def figures(run: Run) -> tuple[float, float, float]:
     return statistics.median(run.latencies_ms), pct(run.latencies_ms, 95), pct(run.latencies_ms, 99)
 
@@ -339,27 +235,8 @@ def stage_means(before: dict, after: dict) -> str:
 # ----------------------------------------------------------------- main
 
 
-def scratch_database():
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    name = f"douane_bench_{secrets.token_hex(4)}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return url, drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--serve-upstream", type=int, metavar="PORT", help=argparse.SUPPRESS)
     # 200 ms: a short answer from a fast model. Far shorter, and at 10 clients
     # every proxy on a small machine is saturated: the figures then measure
     # throughput (queueing), not what a request costs.
@@ -369,20 +246,12 @@ def main() -> None:
     parser.add_argument("--skip-litellm", action="store_true")
     parser.add_argument("--skip-douane", action="store_true")
     args = parser.parse_args()
-    if args.serve_upstream:
-        serve_upstream(args.serve_upstream, args.upstream_delay_ms)
-        return
-
     workdir = Path(tempfile.mkdtemp(prefix="douane-bench-"))
     processes: list[Process] = []
     drop_database = None
     try:
         port = free_port()
-        upstream_process = start(
-            "upstream",
-            [sys.executable, __file__, "--serve-upstream", str(port), "--upstream-delay-ms", str(args.upstream_delay_ms)],
-            workdir,
-        )
+        upstream_process = start("upstream", upstream_argv(port, args.upstream_delay_ms), workdir)
         processes.append(upstream_process)
         upstream = f"http://127.0.0.1:{port}/v1"
         wait_until_up(upstream_process, upstream + "/models")
