@@ -48,6 +48,7 @@ class Fleet:
         rate_limiter: RateLimiter,
         revision: SharedRevision | None = None,
         breakers: SharedBreakers | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.replica = replica
         self.interval_s = interval_s
@@ -57,7 +58,15 @@ class Fleet:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._logged: dict[str, float] = {}
-        self.last_sync_ok: float | None = None
+        self._clock = clock
+        self._synced: dict[str, float] = {}  # part -> when it last synced
+
+    @property
+    def stale_after_s(self) -> float:
+        """A replica that has not learnt the fleet's policy revision for this
+        long stops saying it is ready: a revision a DPO installed elsewhere
+        (a block, say) must not be missed for longer than that."""
+        return max(5.0, 20 * self.interval_s)
 
     def parts(self) -> list[tuple[str, Callable[[], None]]]:
         parts = [("rate limits", self.rate_limiter.sync)]
@@ -72,16 +81,15 @@ class Fleet:
         for name, sync in self.parts():
             try:
                 sync()
+                self._synced[name] = self._clock()
             except Exception as exc:  # noqa: BLE001 - the next pass retries; the request path never waits on this
                 ok = False
-                now = time.monotonic()
+                now = self._clock()
                 if now - self._logged.get(name, -LOG_EVERY_S) >= LOG_EVERY_S:
                     self._logged[name] = now
                     log.warning(
                         "replica sync of %s failed (%s); retrying every %.2f s", name, type(exc).__name__, self.interval_s
                     )
-        if ok:
-            self.last_sync_ok = time.monotonic()
         return ok
 
     def readiness(self) -> dict[str, str]:
@@ -90,8 +98,12 @@ class Fleet:
             return {}
         if self.revision.problem:
             return {"shared_policy": self.revision.problem}
-        if self.revision.shared is None:
+        synced = self._synced.get("policy revision")
+        if self.revision.shared is None or synced is None:
             return {"shared_policy": "not yet synced with the other replicas"}
+        age = self._clock() - synced
+        if age > self.stale_after_s:
+            return {"shared_policy": f"the fleet's policy revision has not been read for {age:.0f} s (the database?)"}
         return {"shared_policy": "ok"}
 
     def start(self) -> None:

@@ -116,3 +116,41 @@ def test_a_breaker_opened_on_one_replica_opens_on_the_others(replicas, tmp_path)
     b.endpoint_health.record_success(endpoint.id, ttft_ms=None, total_ms=100)
     b.fleet.sync_once()
     assert b.endpoint_health.state(endpoint).healthy
+
+
+class _Revision:
+    """Stands for SharedRevision: its sync fails when told to."""
+
+    problem = None
+    shared = "sha256:shared"
+    failing = False
+
+    def sync(self) -> None:
+        if self.failing:
+            raise ConnectionError("database unreachable")
+
+
+def test_a_replica_that_cannot_read_the_fleets_revision_stops_being_ready():
+    from services.gateway.fleet import Fleet
+    from services.gateway.ratelimit import MemoryLeases, RateLimiter
+
+    now = [1000.0]
+    revision = _Revision()
+    fleet = Fleet(
+        replica="r", interval_s=0.25, rate_limiter=RateLimiter(MemoryLeases()), revision=revision, clock=lambda: now[0]
+    )
+    assert fleet.readiness()["shared_policy"] == "not yet synced with the other replicas"
+    assert fleet.sync_once()
+    assert fleet.readiness() == {"shared_policy": "ok"}
+
+    revision.failing = True
+    now[0] += fleet.stale_after_s - 0.5
+    assert not fleet.sync_once()
+    assert fleet.readiness() == {"shared_policy": "ok"}  # a blip is tolerated
+    now[0] += 1.0
+    assert not fleet.sync_once()
+    assert "has not been read" in fleet.readiness()["shared_policy"]
+
+    revision.failing = False
+    assert fleet.sync_once()
+    assert fleet.readiness() == {"shared_policy": "ok"}
