@@ -88,7 +88,6 @@ def build_runtime(
     )
     # Rate limits, live policy revision and breakers shared with other replicas (started by the lifespan).
     runtime.fleet = build_fleet(runtime)
-    runtime.rate_limiter = runtime.fleet.rate_limiter
     return runtime
 
 

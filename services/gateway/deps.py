@@ -77,12 +77,12 @@ def require(*roles: Role):
 def _rate_limit(runtime: Runtime, principal: Principal) -> None:
     """Every keyed route counts against the key's limit (its own, else the
     default); a refused role does not, so a wrong key cannot spend a budget."""
-    if runtime.rate_limiter is None:
+    if runtime.fleet is None:
         return
     limit = principal.rate_limit_per_minute
     if limit is None:
         limit = runtime.settings.rate_limit_per_minute
-    runtime.rate_limiter.admit(principal.key_id, limit)
+    runtime.fleet.rate_limiter.admit(principal.key_id, limit)
 
 
 AppKey = Annotated[Principal, Depends(require(Role.app))]

@@ -21,7 +21,6 @@ from services.settings import Settings
 if TYPE_CHECKING:  # gateway.metrics serves /metrics through deps, which import this module
     from services.audit.writer import AuditWriter
     from services.gateway.fleet import Fleet
-    from services.gateway.ratelimit import RateLimiter
     from services.keys.cache import KeyCache
     from services.gateway.metrics import Metrics
 
@@ -48,11 +47,10 @@ class Runtime:
     background_engine: Engine | None = None
     # Every audit row (decision, outcome) is committed through this one group-commit writer.
     audit_writer: AuditWriter | None = None
-    # Per-key limits (None: no limiting) and what this replica shares with the
-    # others on the same database (services.gateway.fleet; None: shares nothing).
-    rate_limiter: RateLimiter | None = None
     # Recently verified keys (services.keys.cache), set by build_runtime.
     key_cache: KeyCache | None = None
+    # The per-key rate limiter and what this replica shares with the others
+    # on the same database (services.gateway.fleet; None: no limits, nothing shared).
     fleet: Fleet | None = None
 
     def install_policy(self, engine: PolicyEngine) -> None:
