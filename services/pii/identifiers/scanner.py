@@ -91,6 +91,9 @@ class IdentifierScanner:
             for key, rules in grouped.items()
             for pattern, flags in [key]
         ]
+        # The surest kinds first (an IBAN before the phone numbers its digits
+        # also parse as), so that candidates inside their hits are skipped.
+        groups.sort(key=lambda g: -max(rule.score for rule in g.rules))
         return cls(groups, int(document["context_window"]))
 
     def scan(self, text: str, language: str) -> list[Hit]:
@@ -113,6 +116,8 @@ class IdentifierScanner:
                     for rule in group.rules:
                         covered = best_at.get(start)
                         if covered and end <= covered[0] and rule.context_score <= covered[1]:
+                            continue
+                        if _inside_stronger(hits, rule, start, end):
                             continue
                         found = self._confirm(rule, text, start, end, language)
                         if found is not None:
@@ -144,6 +149,21 @@ class IdentifierScanner:
         before = text[max(0, start - self._window) : start]
         after = text[end : end + self._window]
         return rule.context.search(before) is not None or rule.context.search(after) is not None
+
+
+def _inside_stronger(hits: list[Hit], rule: Rule, start: int, end: int) -> bool:
+    """Whether a candidate lies wholly inside a hit of another type that it
+    could not outscore: the digits of a validated IBAN read again as a phone
+    number ("0044 0532 0130" in DE89 3704 0044 0532 0130 00) would be dropped
+    by the overlap rules (services.pii.overlaps), so they are not validated
+    at all (phonenumbers' parse is the dearest validator)."""
+    return any(
+        hit.start <= start
+        and end <= hit.end
+        and hit.entity != rule.entity
+        and hit.score >= rule.context_score
+        for hit in hits
+    )
 
 
 def _digit_windows(text: str) -> list[tuple[int, int]]:
