@@ -21,6 +21,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
 audit_app = typer.Typer(help="The audit log: verify the hash chains, retention, partitions.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+report_app = typer.Typer(help="Reports on the audit log: cost.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -469,6 +471,44 @@ def audit_public_key() -> None:
     except RetentionError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{key_id(public)} {public_key_b64(public)}")
+
+
+@report_app.command("cost")
+def report_cost(
+    since: Annotated[str, typer.Option(help="answers completed from this time: 30d, 12h, 90m or an ISO date/time (UTC if no zone)")] = "30d",
+    until: Annotated[Optional[str], typer.Option(help="answers completed before this time (same forms; default: now)")] = None,
+    tenant: Annotated[Optional[str], typer.Option(help="only this tenant's traffic (default: every tenant)")] = None,
+    baseline: Annotated[
+        Optional[list[str]],
+        typer.Option("--baseline", help="a catalog endpoint id to price the same tokens at; repeat for more (default: the cheapest and the most expensive)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON (money as exact decimal strings)")] = False,
+) -> None:
+    """What the answered requests cost, per endpoint, against sending the
+    same tokens to one endpoint at its catalog prices. Exit code 0; 2 on a
+    bad option or an unknown baseline."""
+    from services.audit.cost import UnknownBaseline, cost_report, default_baselines, render
+    from services.db import make_engine, make_sessionmaker
+    from services.routing.catalog import CatalogError, load_catalog
+
+    settings = _settings()
+    start, end = _moment(since, "--since"), _moment(until, "--until")
+    try:
+        catalog = load_catalog(settings.endpoints_file)
+    except CatalogError as exc:
+        raise _fail(str(exc)) from None
+    db = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(db)() as session:
+            report = cost_report(
+                session, catalog, tenant=tenant, since=start, until=end,
+                baselines=baseline or default_baselines(catalog),
+            )
+    except UnknownBaseline as exc:
+        raise _fail(f"--baseline: {exc}") from None
+    finally:
+        db.dispose()
+    typer.echo(report.model_dump_json(indent=2) if as_json else render(report))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
@@ -130,3 +131,46 @@ class AuditReport(BaseModel):
     by_outcome_status: list[StatusCount]  # "none": decisions without an outcome
     spend: Spend
     violations: Violations
+
+
+# The cost report (services/audit/cost.py). Money is Decimal, exact: in JSON a
+# string such as "0.465", so no reader's float parsing can change it.
+
+
+class EndpointActualSpend(BaseModel):
+    """What the answers one endpoint gave in the period actually cost."""
+
+    endpoint: str
+    requests: int  # answered with token counts: these are priced
+    requests_without_usage: int  # answered without token counts: counted here, priced nowhere
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+
+class PricePerMtok(BaseModel):
+    """An endpoint's catalog prices, USD per million tokens."""
+
+    input_per_mtok: Decimal
+    output_per_mtok: Decimal
+
+
+class BaselineCost(BaseModel):
+    """The period's priced traffic, had all of it gone to one endpoint."""
+
+    endpoint: str
+    price: PricePerMtok
+    cost_usd: Decimal  # the same input and output tokens at this endpoint's prices
+    saving_usd: Decimal  # cost_usd minus the actual spend; negative when the actual routing cost more
+    saving_pct: Decimal | None  # saving_usd as a percentage of cost_usd, 2 decimals; None when cost_usd is 0
+
+
+class CostReport(BaseModel):
+    period: Period  # of the outcomes: when the answers completed
+    requests: int
+    requests_without_usage: int
+    input_tokens: int
+    output_tokens: int
+    spent_usd: Decimal
+    by_endpoint: list[EndpointActualSpend]
+    baselines: list[BaselineCost]
