@@ -188,7 +188,8 @@ def test_spans_and_scores(scanner, text, language, spans) -> None:
 
 
 def test_languages_with_a_model(scanner: NameScanner) -> None:
-    assert scanner.ner_languages == {"en", "fr"}
+    # en and fr with their own pipelines; the others read by the English model.
+    assert scanner.ner_languages == {"en", "fr", "de", "it", "es", "nl", "pl"}
 
 
 def test_unknown_language_uses_all_rules(scanner: NameScanner) -> None:
@@ -432,3 +433,33 @@ PRIVATE_NAMES = [
 @pytest.mark.parametrize(("text", "language", "name"), PRIVATE_NAMES)
 def test_private_names_are_found(scanner: NameScanner, text: str, language: str, name: str) -> None:
     assert name in [text[h.start : h.end] for h in scanner.scan(text, language) if h.score >= 0.5]
+
+
+# German, Italian, Spanish, Dutch and Polish have no installable NER pipeline;
+# the English model reads them for names no list holds, and counts only full
+# names of words that language rarely uses.
+UNLISTED_NAMES_OFF_THE_MODELS_LANGUAGE = [
+    ("Der Mieter Bekim Berisha aus Wohnung 4 beschwert sich über die Heizung.", "de", "Bekim Berisha"),
+    ("Il sottoscritto Dritan Gashi, residente a Bologna, chiede il rimborso.", "it", "Dritan Gashi"),
+    ("La reclamación la firma Oumar Sissoko, cliente desde 2019.", "es", "Oumar Sissoko"),
+    ("Stuur de offerte naar Thanh Nguyen voor vrijdag.", "nl", "Thanh Nguyen"),
+    ("Reklamację złożył Mykola Hrytsenko w imieniu firmy.", "pl", "Mykola Hrytsenko"),
+]
+CAPITALISED_WORDS_OFF_THE_MODELS_LANGUAGE = [
+    ("Was regelt die Datenschutz-Grundverordnung der Europäischen Union genau?", "de"),
+    ("Welche Aufgaben hat die Europäische Zentralbank in der Geldpolitik?", "de"),
+    ("¿Qué votó el Partido Popular en el Congreso de los Diputados?", "es"),
+    ("Ile wynosi kwota Nagrody Nobla w dziedzinie fizyki?", "pl"),
+    ("Quali sono i compiti della Banca Centrale Europea?", "it"),
+    ("Wat doet de Tweede Kamer bij een motie van wantrouwen?", "nl"),
+]
+
+
+@pytest.mark.parametrize(("text", "language", "name"), UNLISTED_NAMES_OFF_THE_MODELS_LANGUAGE)
+def test_unlisted_names_found_off_the_models_language(scanner: NameScanner, text, language, name) -> None:
+    assert name in [text[h.start : h.end] for h in scanner.scan(text, language)]
+
+
+@pytest.mark.parametrize(("text", "language"), CAPITALISED_WORDS_OFF_THE_MODELS_LANGUAGE)
+def test_capitalised_common_words_are_not_names_off_the_models_language(scanner: NameScanner, text, language) -> None:
+    assert [text[h.start : h.end] for h in scanner.scan(text, language)] == []

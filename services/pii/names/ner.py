@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import spacy
@@ -36,6 +36,11 @@ _SPACE = re.compile(r"\s")
 class NerModel:
     nlp: Language
     labels: frozenset[str]
+    # A model reading a language it was not trained on (the English model on
+    # German, Italian, Spanish, Dutch, Polish text) tags many capitalised
+    # words; its PERSON spans count only as a full name: at least two
+    # capitalised words, none an everyday word of the text's language.
+    foreign: bool = False
 
 
 def load_pipeline(package: str) -> Language:
@@ -108,14 +113,18 @@ class Window:
     names: tuple[tuple[int, int, str], ...]  # (start, end, word) of the possible-name words in it
 
 
-def name_words(chunk: str, non_names: frozenset[str]) -> list[tuple[int, int, str]]:
-    """(start, end, word) of the capitalised words in a chunk that are not everyday words."""
+def name_words(
+    chunk: str, non_names: frozenset[str], possible: Callable[[str], bool] | None = None
+) -> list[tuple[int, int, str]]:
+    """(start, end, word) of the capitalised words in a chunk that are not
+    everyday words (and, if given, that ``possible`` accepts)."""
     return [
         (m.start(), m.end(), m.group())
         for m in CAPITALISED.finditer(chunk)
         if m.group()[0].isupper()
         and any(c.islower() for c in m.group())
         and m.group().casefold() not in non_names
+        and (possible is None or possible(m.group()))
     ]
 
 
@@ -126,6 +135,7 @@ def name_windows(
     non_names: frozenset[str],
     context: tuple[int, int],
     settled: bytearray | None = None,
+    possible: Callable[[str], bool] | None = None,
 ) -> list[Window]:
     """The stretches of text[piece_start:piece_end] around possible names.
 
@@ -139,7 +149,7 @@ def name_windows(
     piece = text[piece_start:piece_end]
     found = [
         (piece_start + s, piece_start + e, w)
-        for s, e, w in name_words(piece, non_names)
+        for s, e, w in name_words(piece, non_names, possible)
         if settled is None or not settled[piece_start + s]
     ]
     if not found:
@@ -205,7 +215,8 @@ def find_persons(
             if ent.label_ not in model.labels:
                 continue
             tokens = _trim(list(ent), non_names)
-            if tokens and is_plausible_name([t.text for t in tokens], non_names):
+            words = [t.text for t in tokens]
+            if tokens and is_plausible_name(words, non_names) and (not model.foreign or is_full_name(words, non_names)):
                 start = offset + tokens[0].idx
                 end = offset + tokens[-1].idx + len(tokens[-1].text)
                 hits.append(Hit(PERSON, start, end, score))
@@ -243,6 +254,24 @@ def _trim(tokens: list, non_names: frozenset[str]) -> list:
     while tokens and is_edge_noise(tokens[-1]):
         tokens = tokens[:-1]
     return tokens
+
+
+def is_full_name(words: Sequence[str], non_names: frozenset[str]) -> bool:
+    """Two or more capitalised words, none an everyday word, with nothing
+    between them but name particles: "Xhafer Hoxha", "Willem van der Berg",
+    not "Mariackiego w Krakowie" or "Martin-Luther-Kirche"."""
+    capitalised = [w for w in words if w[:1].isupper()]
+    return (
+        len(capitalised) >= 2
+        and all(w[:1].isupper() or w.casefold() in NAME_PARTICLES for w in words)
+        and all(any(c.islower() for c in w) and w.casefold() not in non_names and w.count("-") < 2 for w in capitalised)
+    )
+
+
+# Lower-case words that belong inside a full name.
+NAME_PARTICLES = frozenset(
+    "van von de der den het ten ter te di da del della dei dos das do du des le la lo y i e bin ben al el zu".split()
+)
 
 
 def is_plausible_name(words: Sequence[str], non_names: frozenset[str]) -> bool:

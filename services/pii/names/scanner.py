@@ -20,6 +20,7 @@ from services.pii.errors import DetectionError
 from services.pii.hits import Hit
 from services.pii.names import ner
 from services.pii.names.code import CodeContext
+from services.pii.names.frequency import WordFrequencies
 from services.pii.names.gazetteer import Gazetteer, LanguageRules, Scores
 from services.pii.names.public_figures import PublicFigures, normalise, title_words
 
@@ -40,8 +41,10 @@ class NameScanner:
         max_segment_chars: int,
         public_figures: PublicFigures | None = None,
         code: CodeContext | None = None,
+        frequencies: WordFrequencies | None = None,
     ) -> None:
         self._gazetteer = gazetteer
+        self._frequencies = frequencies
         self._code = code
         self._public = public_figures
         self._titles = {
@@ -62,9 +65,19 @@ class NameScanner:
         public = _read_yaml(base / "public_figures.yaml")
         try:
             gazetteer = _build_gazetteer(config, first_names, family_names)
+            # One copy of a package that reads several languages.
+            pipelines = (
+                {package: ner.load_pipeline(package) for package in {p["package"] for p in config["pipelines"].values()}}
+                if use_ner
+                else {}
+            )
             models = (
                 {
-                    lang: ner.NerModel(ner.load_pipeline(p["package"]), frozenset(p["labels"]))
+                    lang: ner.NerModel(
+                        pipelines[p["package"]],
+                        frozenset(p["labels"]),
+                        foreign=lang not in p.get("trained_on", [lang]),
+                    )
                     for lang, p in config["pipelines"].items()
                 }
                 if use_ner
@@ -79,6 +92,9 @@ class NameScanner:
                 max_segment_chars=int(config["max_segment_chars"]),
                 public_figures=PublicFigures.from_config(public),
                 code=CodeContext.from_config(config["code"]),
+                frequencies=WordFrequencies(
+                    [lang for lang, model in models.items() if model.foreign], float(config["foreign_max_zipf"])
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DetectionError(f"name data in {base} is malformed: {exc!r}") from exc
@@ -96,6 +112,11 @@ class NameScanner:
         model = self._models.get(language)
         if model is not None:
             found, unscanned = self._ner_hits(model, text, language, hits)
+            if found and model.foreign:
+                found = [
+                    h for h in found
+                    if all(self._could_be_a_name(w, language) for w in text[h.start : h.end].split() if w[:1].isupper())
+                ]
             if found and self._code is not None:
                 # The model's noise in programming questions: "Enum", "Union
                 # Types", `union`, a database name (data: names.yaml `code`).
@@ -107,6 +128,19 @@ class NameScanner:
             # not a private person (data/public_figures.yaml says exactly when).
             hits = self._public.filter(text, hits, self._titles[language], language)
         return hits + unscanned
+
+    def _could_be_a_name(self, word: str, language: str) -> bool:
+        """For a model reading a language it was not trained on: a capitalised
+        word is a possible name when it is a name in our lists or a word the
+        language rarely uses ("Xhafer", "Hoxha"; not "Partido", "Union"). Such
+        a model's PERSON span counts only if all its capitalised words are."""
+        gazetteer = self._gazetteer
+        return (
+            gazetteer.is_first_name(word, language)
+            or gazetteer.is_family_name(word, language)
+            or self._frequencies is None
+            or not self._frequencies.is_common(word, language)
+        )
 
     def _ner_hits(
         self, model: ner.NerModel, text: str, language: str, rule_hits: list[Hit]
@@ -125,13 +159,15 @@ class NameScanner:
         for hit in rule_hits:
             if hit.score >= self._ner_score:
                 settled[hit.start : hit.end] = b"\x01" * (hit.end - hit.start)
+        # Off its own language the model reads only around words that could be
+        # a name it would be allowed to report (see _could_be_a_name): German
+        # capitalises every noun, and reading them all cost 9x the time.
+        possible = (lambda word: self._could_be_a_name(word, language)) if model.foreign else None
         windows: list[ner.Window] = []
         budget = self._max_ner_chars
         unscanned: list[Hit] = []
         for offset, piece in ner.segments(text, self._max_segment_chars):
-            found = ner.name_windows(
-                text, offset, offset + len(piece), non_names, NER_CONTEXT, settled
-            )
+            found = ner.name_windows(text, offset, offset + len(piece), non_names, NER_CONTEXT, settled, possible)
             if not found:
                 continue
             if budget <= 0:
