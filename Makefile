@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test bench bench-proxy bench-audit bench-load eval clean
+.PHONY: install run test bench bench-proxy bench-audit bench-console bench-load eval clean
 
 $(BIN)/douane: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ AUDIT_ROWS ?= 10000000
 bench-audit: install
 	$(BIN)/python bench/audit_seed.py --rows $(AUDIT_ROWS) $(AUDIT_SEED_FLAGS)
 	$(BIN)/python bench/audit_queries.py
+
+## bench-console: seed douane_console_bench with 1M decisions (CONSOLE_ROWS=…; kept once seeded), then time every console page
+CONSOLE_ROWS ?= 1000000
+CONSOLE_FLAGS ?=
+bench-console: install
+	$(BIN)/python bench/console_pages.py --rows $(CONSOLE_ROWS) $(CONSOLE_FLAGS)
 
 ## bench-load: 300 req/s for 60 s of the realistic mix through /v1/route (Postgres auditing), then reconcile every count
 LOAD_WORKERS ?= 2

@@ -15,6 +15,7 @@ from services.audit.chain_endpoints import router as audit_chain_router
 from services.audit.endpoints import router as audit_router
 from services.audit.report_endpoints import router as audit_report_router
 from services.audit.writer import AuditWriter
+from services.console.app import create_console
 from services.db import make_engine, make_sessionmaker
 from services.gateway import health
 from services.gateway.body_limit import BodyLimitMiddleware
@@ -135,4 +136,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(audit_chain_router)
     app.include_router(providers_router)
     app.include_router(policy_router)
+    # The console: HTML pages for auditors and DPOs, behind the same keys (services/console).
+    app.mount("/console", create_console(runtime))
     return app

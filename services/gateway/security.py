@@ -32,6 +32,16 @@ API_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 # styles for from a CDN (the server downloads nothing). A resource CSP would
 # break them, so they only keep the framing ban.
 DOCS_CSP = b"frame-ancestors 'none'"
+# The console (services/console) is HTML: its own scripts (htmx, vendored) and
+# styles only, nothing inline, nothing from elsewhere. Its forms check that a
+# POST comes from the console's own origin, and browsers send that Origin only
+# if the referrer policy allows it ("no-referrer" makes a form POST's Origin "null").
+CONSOLE_PREFIX = "/console"
+CONSOLE_CSP = (
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    b"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+CONSOLE_REFERRER_POLICY = b"same-origin"
 
 
 class SecurityHeadersMiddleware:
@@ -43,14 +53,16 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = scope.get("path", "") in self.docs_paths
+        path = scope.get("path", "")
+        docs = path in self.docs_paths
+        console = path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
         started = False
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = with_security_headers(message.get("headers") or [], docs=docs)
+                message["headers"] = with_security_headers(message.get("headers") or [], docs=docs, console=console)
             await send(message)
 
         try:
@@ -73,9 +85,14 @@ class SecurityHeadersMiddleware:
             await send_with_headers({"type": "http.response.body", "body": body})
 
 
-def with_security_headers(headers, *, docs: bool = False) -> list[tuple[bytes, bytes]]:
+def with_security_headers(headers, *, docs: bool = False, console: bool = False) -> list[tuple[bytes, bytes]]:
     """``headers`` with ours set (replacing any a route set for the same names)."""
-    ours = [(name, DOCS_CSP if docs and name == b"content-security-policy" else value) for name, value in API_HEADERS]
+    ours = list(API_HEADERS)
+    if docs:
+        ours = [(name, DOCS_CSP if name == b"content-security-policy" else value) for name, value in ours]
+    if console:
+        replaced = {b"content-security-policy": CONSOLE_CSP, b"referrer-policy": CONSOLE_REFERRER_POLICY}
+        ours = [(name, replaced.get(name, value)) for name, value in ours]
     names = {name for name, _ in ours}
     return [(name, value) for name, value in headers if name.lower() not in names] + ours
 

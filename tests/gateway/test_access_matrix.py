@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import text
-from starlette.routing import Route
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
 
 from services.db import make_engine, make_sessionmaker
 from services.gateway.app import build_runtime, create_app
@@ -29,6 +30,21 @@ from tests.live import LiveGateway, make_settings, serve_in_thread
 
 PUBLIC = "public"
 AUDITORS = frozenset({Role.auditor, Role.platform_auditor})
+
+
+@dataclass(frozen=True)
+class Console:
+    """A console page (services/console): HTML, the key in a cookie, not a
+    header. Without a valid cookie the browser is sent to the login page (303);
+    a role it does not serve gets a 403 page. ``roles=None``: no key needed."""
+
+    roles: frozenset[Role] | None
+
+
+CONSOLE_AUDITORS = Console(frozenset({Role.auditor, Role.platform_auditor}))
+CONSOLE_DPO = Console(frozenset({Role.dpo}))
+CONSOLE_OPEN = Console(None)
+COOKIE = "douane_console_key"
 
 # (method, path template) -> the roles that may call it (admin may call every
 # keyed route), or PUBLIC. A new route fails test_every_route_is_classified
@@ -53,6 +69,19 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
+    ("GET", "/console/"): Console(frozenset({Role.auditor, Role.platform_auditor, Role.dpo})),
+    ("GET", "/console/login"): CONSOLE_OPEN,
+    ("POST", "/console/login"): CONSOLE_OPEN,
+    ("POST", "/console/logout"): CONSOLE_OPEN,
+    ("GET", "/console/decisions"): CONSOLE_AUDITORS,
+    ("GET", "/console/decisions/{decision_id}"): CONSOLE_AUDITORS,
+    ("GET", "/console/traffic"): CONSOLE_AUDITORS,
+    ("GET", "/console/verify"): CONSOLE_AUDITORS,
+    ("POST", "/console/verify"): CONSOLE_AUDITORS,
+    ("GET", "/console/policy"): CONSOLE_DPO,
+    ("POST", "/console/policy/tests"): CONSOLE_DPO,
+    ("POST", "/console/policy/whatif"): CONSOLE_DPO,
+    ("Mount", "/console/static"): PUBLIC,  # htmx and the stylesheet
 }
 
 CLEAN = {"model": "auto", "messages": [{"role": "user", "content": "What is the capital of Portugal?"}]}
@@ -65,21 +94,29 @@ REQUESTS: dict[tuple[str, str], dict] = {
     ("POST", "/v1/route"): {"json": CLEAN},
     ("POST", "/v1/policy/evaluate"): {"json": {"request": CLEAN}},
     ("POST", "/v1/policy/reload"): {},
+    # An empty what-if form: refused (400) after the role check, nothing replayed.
+    ("POST", "/console/policy/whatif"): {"data": {"candidate": ""}},
+    ("POST", "/console/verify"): {"data": {"since": "2999-01-01T00:00"}},  # a period without rows: quick
 }
 PATH_PARAMETERS = {"decision_id": str(uuid.uuid4())}
 
 
-def app_routes(app) -> list[tuple[str, str]]:
-    """(method, path) of every route the app serves, included routers
-    flattened; HEAD, which Starlette adds beside GET, is GET's twin. A route
-    that is not a plain route (a mount, a websocket) is listed by its type, so
-    it fails the classification until this file learns to try it."""
+def app_routes(app, prefix: str = "") -> list[tuple[str, str]]:
+    """(method, path) of every route the app serves, included routers and
+    mounted apps (the console) flattened; HEAD, which Starlette adds beside
+    GET, is GET's twin. A route that is not a plain route (a mount of static
+    files, a websocket) is listed by its type, so it fails the classification
+    until this file learns to try it."""
     found = []
     for context in iter_route_contexts(app.routes):
-        if not isinstance(context.original_route, (APIRoute, Route)):
-            found.append((type(context.original_route).__name__, context.path or repr(context.original_route)))
+        route = context.original_route
+        if isinstance(route, Mount) and isinstance(route.app, Starlette):
+            found += app_routes(route.app, prefix + route.path)
             continue
-        found += [(method, context.path) for method in sorted(context.methods or ()) if method != "HEAD"]
+        if not isinstance(route, (APIRoute, Route)):
+            found.append((type(route).__name__, prefix + (context.path or getattr(route, "path", repr(route)))))
+            continue
+        found += [(method, prefix + context.path) for method in sorted(context.methods or ()) if method != "HEAD"]
     return found
 
 
@@ -132,8 +169,35 @@ def keys(make_key, database_url) -> Keys:
 
 
 def _call(client, method: str, path: str, headers: dict[str, str]):
+    if method == "Mount":  # static files: one of them
+        return client.get(f"{path}/htmx.min.js", headers=headers)
     concrete = path.format(**PATH_PARAMETERS)
+    if isinstance(ACCESS.get((method, path)), Console):
+        headers = _as_console(client, headers)
     return client.request(method, concrete, headers=headers, **REQUESTS.get((method, path), {}))
+
+
+def _as_console(client, headers: dict[str, str]) -> dict[str, str]:
+    """What a browser sends the console: the key (if any) in the cookie, and
+    the console's own Origin (its forms are refused without it)."""
+    authorization = headers.get("Authorization", "")
+    key = authorization[len("Bearer ") :] if authorization.startswith("Bearer ") else ""
+    console = {"Origin": str(client.base_url).rstrip("/")}
+    if key:
+        console["Cookie"] = f"{COOKIE}={key}"
+    return console
+
+
+def _sent_to_login(response) -> bool:
+    return response.status_code == 303 and response.headers["location"].startswith("/console/login")
+
+
+def _console_page_refused(response) -> bool:
+    return (
+        response.status_code == 403
+        and "text/html" in response.headers["content-type"]
+        and 'data-testid="error"' in response.text
+    )
 
 
 def test_every_route_is_classified(routes):
@@ -170,6 +234,12 @@ def test_keyed_routes_refuse_callers_without_a_valid_key(live, routes, keys, cal
             if expected == PUBLIC:
                 if response.status_code != 200:
                     wrong.append(f"{method} {path}: public route answered {response.status_code}")
+            elif isinstance(expected, Console):
+                if expected.roles is None:
+                    if response.status_code >= 500 or response.status_code in (401, 403):
+                        wrong.append(f"{method} {path}: open console page answered {response.status_code}")
+                elif not _sent_to_login(response):
+                    wrong.append(f"{method} {path}: {response.status_code}, not sent to log in")
             elif response.status_code != 401 or response.json()["error"]["type"] != "authentication_required":
                 wrong.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
     assert not wrong, f"{caller}: " + "; ".join(wrong)
@@ -187,6 +257,13 @@ def test_every_route_answers_each_role_as_classified(live, routes, keys, role):
             status = response.status_code
             if expected == PUBLIC:
                 ok = status == 200
+            elif isinstance(expected, Console):
+                if expected.roles is None:
+                    ok = status < 500 and status not in (401, 403)
+                elif role == Role.admin or role in expected.roles:
+                    ok = status < 500 and status not in (401, 403) and not _sent_to_login(response)
+                else:
+                    ok = _console_page_refused(response)
             elif role == Role.admin or role in expected:
                 ok = status not in (401, 403) and status < 500
             else:

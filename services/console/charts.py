@@ -1,0 +1,110 @@
+"""Stacked daily bar charts as numbers the SVG template draws: no chart
+library, no script, nothing the page's CSP would have to allow (colours are
+CSS classes, not inline styles)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from services.console.repository import DayCount
+
+WIDTH, HEIGHT = 760, 220
+LEFT, BOTTOM, TOP = 44, 22, 8
+PALETTE = 8  # CSS classes series-0 .. series-7
+NONE_LABEL = "(none)"
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    series: int
+    title: str
+
+
+@dataclass
+class Chart:
+    title: str
+    days: list[date]
+    # value -> count per day (in the order of days), values by total, largest first
+    series: dict[str, list[int]]
+    bars: list[Bar] = field(default_factory=list)
+    ticks: list[tuple[float, int]] = field(default_factory=list)  # (y, count)
+    labels: list[tuple[float, str]] = field(default_factory=list)  # (x, day label)
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    baseline: float = HEIGHT - BOTTOM
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {value: sum(counts) for value, counts in self.series.items()}
+
+    @property
+    def total(self) -> int:
+        return sum(self.totals.values())
+
+    def series_class(self, value: str) -> int:
+        return list(self.series).index(value) % PALETTE
+
+
+def days_between(first: date, last_exclusive: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last_exclusive - first).days)]
+
+
+def build(title: str, rows: list[DayCount], days: list[date]) -> Chart:
+    per_value: dict[str, dict[date, int]] = defaultdict(dict)
+    for row in rows:
+        per_value[row.value if row.value is not None else NONE_LABEL][row.day] = row.count
+    ordered = sorted(per_value, key=lambda value: (-sum(per_value[value].values()), value))
+    series = {value: [per_value[value].get(day, 0) for day in days] for value in ordered}
+    chart = Chart(title=title, days=days, series=series)
+    _lay_out(chart)
+    return chart
+
+
+def _lay_out(chart: Chart) -> None:
+    days = chart.days
+    if not days:
+        return
+    day_totals = [sum(counts[i] for counts in chart.series.values()) for i in range(len(days))]
+    top = _nice_ceiling(max(day_totals, default=0))
+    plot_height = chart.baseline - TOP
+    slot = (chart.width - chart.left) / len(days)
+    bar_width = max(1.0, slot * 0.8)
+    for i, day in enumerate(days):
+        x = chart.left + i * slot + (slot - bar_width) / 2
+        y = chart.baseline
+        for index, (value, counts) in enumerate(chart.series.items()):
+            count = counts[i]
+            if not count:
+                continue
+            height = count / top * plot_height
+            y -= height
+            chart.bars.append(
+                Bar(round(x, 1), round(y, 1), round(bar_width, 1), round(height, 1), index % PALETTE,
+                    f"{day.isoformat()} {value}: {count}")
+            )
+    chart.ticks = [(round(chart.baseline - plot_height * n / 4, 1), top * n // 4) for n in range(5)]
+    every = max(1, len(days) // 6)
+    chart.labels = [
+        (round(chart.left + i * slot + slot / 2, 1), day.strftime("%m-%d")) for i, day in enumerate(days) if i % every == 0
+    ]
+
+
+def _nice_ceiling(value: int) -> int:
+    """The top of the axis: a round number at or above ``value`` that four
+    gridlines divide into whole numbers (1, 2, 4, 5, 8 or 10 times a power of
+    ten when one fits, else the next multiple of 4)."""
+    if value <= 4:
+        return 4
+    magnitude = 10 ** (len(str(value)) - 1)
+    for step in (1, 2, 4, 5, 8, 10):
+        candidate = step * magnitude
+        if candidate >= value and candidate % 4 == 0:
+            return candidate
+    return 4 * -(-value // 4)

@@ -1,0 +1,61 @@
+"""The console's own queries: traffic over time. Everything else it shows is
+read through services.audit (the decision log, a decision, the chain check).
+
+Each chart is one grouped query, counted by the database: decisions per UTC
+day and per value of one column, over a bounded period (the page refuses more
+than MAX_DAYS), so a chart reads at most a few monthly partitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.orm import Session
+
+from services.audit.models import DecisionRecord
+
+Dimension = Literal["sensitivity", "region", "jurisdiction"]
+
+COLUMNS = {
+    "sensitivity": DecisionRecord.sensitivity,
+    "region": DecisionRecord.endpoint_region,
+    "jurisdiction": DecisionRecord.endpoint_jurisdiction,
+}
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    value: str | None  # None: not classified (an error) or no endpoint chosen
+    count: int
+
+
+def daily_counts(
+    session: Session, dimension: Dimension, tenant: str | None, since: datetime, until: datetime
+) -> list[DayCount]:
+    """Decisions made in [since, until) per UTC day and per value of ``dimension``."""
+    d = DecisionRecord
+    column = COLUMNS[dimension]
+    if session.get_bind().dialect.name == "postgresql":
+        # Constants as literals, not bound parameters: the SELECT and GROUP BY
+        # expressions must be one and the same for the planner.
+        day = func.date_trunc(literal_column("'day'"), func.timezone(literal_column("'UTC'"), d.created_at))
+    else:
+        day = func.date(d.created_at)
+    query = select(day.label("day"), column, func.count()).where(d.created_at >= since, d.created_at < until)
+    if tenant is not None:
+        query = query.where(d.tenant == tenant)
+    # Unordered: the chart orders days and values itself.
+    rows = session.execute(query.group_by(day, column)).all()
+    return [DayCount(_as_date(day_value), value, count) for day_value, value, count in rows]
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])  # SQLite answers text
