@@ -20,7 +20,7 @@ Each miss lists the entity types the detector reported, with their best
 scores (never the matched text): a finding below the policy's per-entity
 min_score explains many "personal instead of special" misses.
 
-Four sets are scored in the same run, with the same systems:
+Five sets are scored in the same run, with the same systems:
 - the tuning set (eval/pii/prompts.jsonl), used while the lexicons were tuned;
 - the held-out set (eval/pii/heldout/prompts.jsonl), written after the
   lexicons were frozen and never to be used to tune them;
@@ -29,7 +29,10 @@ Four sets are scored in the same run, with the same systems:
   used to tune them either;
 - the third held-out set (eval/pii/heldout3/prompts.jsonl), written blind to
   the detector and to both earlier held-out sets after later tuning, never to
-  be used to tune anything.
+  be used to tune anything;
+- the fourth held-out set (eval/pii/heldout4/prompts.jsonl), written blind to
+  the detector and to the three earlier held-out sets, never to be used to
+  tune anything.
 Each held-out set's figures are printed with the same table and a pass/fail
 mark against the same targets, then a side-by-side summary of all sets.
 
@@ -66,6 +69,7 @@ DEFAULT_SET = ROOT / "eval" / "pii" / "prompts.jsonl"
 HELDOUT_SET = ROOT / "eval" / "pii" / "heldout" / "prompts.jsonl"
 HELDOUT2_SET = ROOT / "eval" / "pii" / "heldout2" / "prompts.jsonl"
 HELDOUT3_SET = ROOT / "eval" / "pii" / "heldout3" / "prompts.jsonl"
+HELDOUT4_SET = ROOT / "eval" / "pii" / "heldout4" / "prompts.jsonl"
 SENSITIVITIES = ("none", "personal", "special")
 SPECIAL_CATEGORIES = (
     "special:health", "special:genetic", "special:biometric", "special:racial_or_ethnic_origin",
@@ -449,7 +453,8 @@ def print_comparison(sets: list[tuple[str, list[Result]]]) -> None:
 
 def _short_name(title: str) -> str:
     """Column name in the summary: "tuning set" -> tuning, "held-out set" ->
-    heldout, "held-out set 2" -> heldout2, "held-out set 3" -> heldout3."""
+    heldout, "held-out set 2" -> heldout2, "held-out set 3" -> heldout3,
+    "held-out set 4" -> heldout4."""
     return title.replace("held-out", "heldout").replace(" set", "").replace(" ", "")
 
 
@@ -472,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("held-out set", HELDOUT_SET),
                 ("held-out set 2", HELDOUT2_SET),
                 ("held-out set 3", HELDOUT3_SET),
+                ("held-out set 4", HELDOUT4_SET),
             ):
                 if path.exists():
                     sets.append((title, path, False))

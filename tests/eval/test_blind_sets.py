@@ -1,12 +1,12 @@
-"""The blind held-out sets (eval/pii/heldout2 and heldout3: written without
-reading the detector or the other sets) are well formed, by the checks of the
-first held-out set (helpers reused from tests/eval/test_heldout.py so the
-sets cannot drift apart): same schema and labelling rules, all seven
-languages, a third clean / personal / special in each, every special
-category in every language, every identifier labelled as such really valid
-(python-stdnum, phonenumbers) and every look-alike in a clean prompt really
-invalid, the hard negatives present, and no id or text shared with the
-tuning set or an earlier held-out set."""
+"""The blind held-out sets (eval/pii/heldout2, heldout3 and heldout4: written
+without reading the detector or the other sets) are well formed, by the
+checks of the first held-out set (helpers reused from
+tests/eval/test_heldout.py so the sets cannot drift apart): same schema and
+labelling rules, all seven languages, a third clean / personal / special in
+each, every special category in every language, every identifier labelled as
+such really valid (python-stdnum, phonenumbers) and every look-alike in a
+clean prompt really invalid, the hard negatives present, and no id or text
+shared with the tuning set or an earlier held-out set."""
 
 from __future__ import annotations
 
@@ -53,6 +53,11 @@ SETS = (
         "heldout3", "t", 140, 20, 6, 7,
         _COMMON_NEGATIVES + ("diagnosis", "kirche", "église", "chiesa", "iglesia", "kerk", "kościoł"),
         ("heldout", "heldout2"),
+    ),
+    BlindSet(
+        "heldout4", "u", 147, 21, 7, 7,
+        _COMMON_NEGATIVES + ("diagnosis", "kirche", "église", "chiesa", "iglesia", "kerk", "kościół", "syndicat"),
+        ("heldout", "heldout2", "heldout3"),
     ),
 )
 PROMPTS = [(s, p) for s in SETS for p in s.load()]
