@@ -209,6 +209,26 @@ def test_iban_is_not_also_reported_as_its_parts(scanner: IdentifierScanner) -> N
     assert [h.entity for h in hits] == ["IBAN_CODE"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A Luhn-valid 16-digit run and phone-like groups inside IBANs whose checksum fails.
+        "Unser Prüfprogramm meldet für DE45 5001 0517 5407 3249 31 'Prüfziffer falsch'.",
+        "La fórmula de módulo 97 rechaza el ES46 0049 4931 7400 7290 0911 del ejemplo.",
+        "Test IBAN GB00 0044 2079 4609 58 fails validation, why?",
+    ],
+)
+def test_digits_of_a_wrong_iban_are_nothing_else(scanner: IdentifierScanner, text: str) -> None:
+    assert [(h.entity, text[h.start : h.end]) for h in scanner.scan(text, "und")] == []
+
+
+def test_a_wrong_iban_does_not_hide_what_follows_it(scanner: IdentifierScanner) -> None:
+    text = "IBAN DE45 5001 0517 5407 3249 31, Telefon +49 151 23456789"
+    assert [(h.entity, text[h.start : h.end]) for h in scanner.scan(text, "de")] == [
+        ("PHONE_NUMBER", "+49 151 23456789")
+    ]
+
+
 def test_finds_several_in_one_text(scanner: IdentifierScanner) -> None:
     text = (
         "Hallo, ich bin Jan (jan@example.com, Tel. 030 1234567). IBAN DE89 3704 0044 0532 "

@@ -46,6 +46,7 @@ class Rule:
     context_score: float
     context: re.Pattern[str] | None
     trims: bool  # whether a failing candidate is re-tried without its tail
+    claims_shape: bool = False  # a failing candidate still keeps other kinds out of its span
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class IdentifierScanner:
                 context_score=float(spec["context_score"]),
                 context=_context_regex(spec.get("context") or {}),
                 trims=spec.get("kind") != "date_of_birth",
+                claims_shape=bool(spec.get("claims_shape", False)),
             )
             grouped.setdefault((pattern, flags), []).append(rule)
             scope[(pattern, flags)] = (bool(spec.get("whole_text")), str(spec.get("requires", "")))
@@ -103,6 +105,9 @@ class IdentifierScanner:
         # start -> (end, score) of the best hit starting there: a later candidate
         # inside it that could not outscore it is not worth validating.
         best_at: dict[int, tuple[int, float]] = {}
+        # (start, end, entity) of candidates of a claims_shape rule that failed
+        # their check: nothing of another kind is read inside them.
+        claimed: list[tuple[int, int, str]] = []
         windows = [(start, text[start:end]) for start, end in _digit_windows(text)]
         whole = [(0, text)]
         for group in self._groups:
@@ -117,9 +122,13 @@ class IdentifierScanner:
                         covered = best_at.get(start)
                         if covered and end <= covered[0] and rule.context_score <= covered[1]:
                             continue
-                        if _inside_stronger(hits, rule, start, end):
+                        if _inside_stronger(hits, rule, start, end) or any(
+                            s <= start and end <= e and entity != rule.entity for s, e, entity in claimed
+                        ):
                             continue
                         found = self._confirm(rule, text, start, end, language)
+                        if found is None and rule.claims_shape:
+                            claimed.append((start, end, rule.entity))
                         if found is not None:
                             hits.append(found)
                             if not covered or found.end > covered[0]:
