@@ -57,7 +57,10 @@ def make_inputs() -> dict[str, dict]:
     catalog = load_catalog(ROOT / "config" / "endpoints.yaml")
     candidates = build_candidates(catalog, UsageEstimate(input_tokens=600, output_tokens=256), EndpointHealth())
     base = {"tenant": "acme", "key_id": "k_0123456789abcdef", "purpose": "customer_support", "residency": "any",
-            "latency_budget_ms": None, "risk_tolerance": "medium", "model": "auto"}
+            "latency_budget_ms": None, "risk_tolerance": "medium", "model": "auto",
+            # What the gateway adds for the quality concern (tiers): see services/routing/service.py.
+            "min_tier": None, "needs": [], "estimated_tokens": 856, "stream": False, "cascade_check": None,
+            "complexity": {"level": "simple", "score": 0.0, "signals": []}}
     personal = {"PERSON": {"count": 1, "max_score": 0.85}, "EMAIL_ADDRESS": {"count": 1, "max_score": 1.0}}
     special = {**personal, "HEALTH_TERM": {"count": 2, "max_score": 0.85}}
 
@@ -72,6 +75,8 @@ def make_inputs() -> dict[str, dict]:
         "clean, low risk tolerance": make(risk_tolerance="low"),
         "personal, EU residency": make(personal, residency="eu"),
         "clean, latency budget 1200 ms": make(latency_budget_ms=1200),
+        "personal, complex task": make(personal, complexity={"level": "complex", "score": 5.0,
+                                                             "signals": ["reasoning_cues", "input_over_600_chars"]}),
     }
 
 

@@ -110,10 +110,11 @@ def run(database_url: str) -> None:
 
     request = ChatCompletionRequest(model="auto", messages=[{"role": "user", "content": SHORT}])
     principal = Principal(key_id="k_0000000000000000", tenant="bench", role=Role.app)
+    usage = estimate_usage(request, 256)
     policy_input = {
-        "request": policy_request(principal, request),
+        "request": policy_request(principal, request, usage, runtime.complexity.classify(request, 256)),
         "findings": detector.detect([SHORT]).to_policy_input(),
-        "candidates": build_candidates(runtime.catalog, estimate_usage(request, 256), runtime.endpoint_health),
+        "candidates": build_candidates(runtime.catalog, usage, runtime.endpoint_health),
     }
     report("policy: evaluate (embedded, compiled)", timed(lambda: policy.evaluate(policy_input), 500))
 

@@ -185,7 +185,7 @@ def douane_system() -> System:
             return Judgement("error", frozenset(), frozenset())
         usage = estimate_usage(request, settings.default_output_tokens)
         policy_input = {
-            "request": policy_request(principal, request),
+            "request": policy_request(principal, request, usage),
             "findings": findings.to_policy_input(),
             "candidates": build_candidates(catalog, usage, health),
         }

@@ -17,6 +17,8 @@ REQUIRED_KEYS = ("sensitivity", "gdpr_categories", "plan", "denied", "obligation
 # Obligations the gateway knows how to fulfil, each naming entity types. A
 # policy asking for anything else cannot be obeyed, so it is not acted on.
 OBLIGATIONS = ("pseudonymise",)
+# Checks of a cascade's first answer the gateway knows how to run.
+CASCADE_CHECKS = ("json", "not_refusal", "not_empty")
 
 
 def candidate_ids(policy_input: dict) -> list[str]:
@@ -84,6 +86,7 @@ def validate_decision(document: Any, policy_input: dict) -> PolicyDecision:
                 raise PolicyOutputError(f"obligation {kind!r} for {endpoint!r} names no entity types")
 
     reasons = _string_list(document["reasons"], "reasons")
+    _check_cascade(document.get("quality"), plan)
     return PolicyDecision(
         sensitivity=sensitivity,
         gdpr_categories=categories,
@@ -93,6 +96,35 @@ def validate_decision(document: Any, policy_input: dict) -> PolicyDecision:
         reasons=reasons,
         document=document,
     )
+
+
+def cascade_of(document: dict) -> dict | None:
+    """The cascade a validated decision asks for: {"endpoint", "check"} of
+    plan[0], whose answer must pass the check before it is returned; None
+    for a decision without one."""
+    quality = document.get("quality")
+    return quality.get("cascade") if isinstance(quality, dict) else None
+
+
+def _check_cascade(quality: Any, plan: list[str]) -> None:
+    # Optional: a policy without the quality concern has no "quality" key.
+    if quality is None:
+        return
+    if not isinstance(quality, dict):
+        raise PolicyOutputError("quality must be an object")
+    cascade = quality.get("cascade")
+    if cascade is None:
+        return
+    if not isinstance(cascade, dict) or set(cascade) != {"endpoint", "check"}:
+        raise PolicyOutputError(f"quality.cascade must be an object of endpoint and check, got {cascade!r}")
+    if cascade["check"] not in CASCADE_CHECKS:
+        raise PolicyOutputError(
+            f"quality.cascade.check {cascade['check']!r} is not one the gateway can run ({', '.join(CASCADE_CHECKS)})"
+        )
+    if not plan or cascade["endpoint"] != plan[0]:
+        raise PolicyOutputError("quality.cascade.endpoint must be the plan's first endpoint")
+    if len(plan) < 2:
+        raise PolicyOutputError("a cascade needs an endpoint to escalate to after its first try")
 
 
 def _string_list(value: Any, field: str) -> list[str]:

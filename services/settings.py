@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     opa_url: str | None = None
     policy_dir: Path = Path("policies")
     endpoints_file: Path = Path("config/endpoints.yaml")
+    # How demanding a request looks (weights and cue words of the complexity
+    # estimate the policy turns into a quality tier).
+    complexity_file: Path = Path("config/complexity.yaml")
     # Reload the policy when a file under policy_dir changes (same checks as
     # POST /v1/policy/reload: compile, policy check, the policy's own tests).
     policy_watch: bool = True

@@ -6,25 +6,33 @@ package douane
 
 import rego.v1
 
-import data.douane.availability
-import data.douane.blocklist
-import data.douane.latency
+import data.douane.eligibility
 import data.douane.lib.text.text
 import data.douane.lib.text.words
 import data.douane.pseudonymisation
 import data.douane.purpose
+import data.douane.quality
 import data.douane.ranking
 import data.douane.residency
-import data.douane.risk
 import data.douane.sensitivity
 
-denials := ((((residency.deny | risk.deny) | blocklist.deny) | purpose.deny) | latency.deny) | availability.deny
+# Compliance, budget and availability first (eligibility), then what the
+# task needs (quality): tiers choose among compliant endpoints only.
+denials := eligibility.denials | quality.deny
 
 denied_ids := {d.endpoint | some d in denials}
 
 eligible := [c | some c in input.candidates; not c.id in denied_ids]
 
-plan := ranking.plan(eligible)
+# A cascade's first try (one tier below, for tenants that enable it) leads;
+# the rest of the plan is at the required tier.
+default plan := []
+
+plan := ranking.plan(eligible) if not quality.cascade_first
+
+plan := array.concat([quality.cascade_first], ranking.plan([c | some c in eligible; c.id != quality.cascade_first])) if {
+	quality.cascade_first
+}
 
 # denials is a set of {endpoint, reason} objects, so the array comprehension
 # already holds each reason once; sorting an array (not a set) keeps the value
@@ -93,7 +101,8 @@ decision := {
 	"denied": denied,
 	"obligations": obligations,
 	"reasons": array.concat(
-		array.concat(reasons_for_data, reasons_for_residency),
+		array.concat(array.concat(reasons_for_data, reasons_for_residency), quality.reasons),
 		array.concat(reasons_for_purpose, reasons_for_empty_plan),
 	),
+	"quality": quality.summary,
 }

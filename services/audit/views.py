@@ -112,6 +112,7 @@ def _decision_fields(record: DecisionRecord, outcome: OutcomeRecord | None | obj
         estimated_cost_usd=record.estimated_cost_usd,
         candidates=_candidates(record),
         policy=PolicyRef(engine=record.policy_engine, revision=record.policy_revision),
+        quality=output.get("quality") if isinstance(output.get("quality"), dict) else None,
         error=ErrorInfo(**record.error) if record.error else None,
         outcome=outcome_view(record.outcome if outcome is _UNSET else outcome),
     )

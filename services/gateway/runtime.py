@@ -16,6 +16,7 @@ from policy.reload import PolicyReloader
 from services.pii import Detector
 from services.providers.health import EndpointHealth
 from services.routing.catalog import Catalog
+from services.routing.complexity import ComplexityClassifier
 from services.settings import Settings
 
 if TYPE_CHECKING:  # gateway.metrics serves /metrics through deps, which import this module
@@ -52,6 +53,8 @@ class Runtime:
     # The per-key rate limiter and what this replica shares with the others
     # on the same database (services.gateway.fleet; None: no limits, nothing shared).
     fleet: Fleet | None = None
+    # The complexity estimate of a request (services.routing.complexity), set by build_runtime.
+    complexity: ComplexityClassifier | None = None
 
     def install_policy(self, engine: PolicyEngine) -> None:
         self.policy_loaded_at = datetime.now(timezone.utc)

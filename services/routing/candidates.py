@@ -41,6 +41,9 @@ def build_candidates(catalog: Catalog, usage: UsageEstimate, health: EndpointHea
                 "healthy": state.healthy,
                 "latency_p95_ms": state.latency_p95_ms,
                 "estimated_cost_usd": round(e.cost_usd(usage.input_tokens, usage.output_tokens), 8),
+                "tier": e.tier,
+                "capabilities": e.capabilities.names(),
+                "context_window": e.capabilities.context_window,
             }
         )
     return candidates

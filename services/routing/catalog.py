@@ -8,7 +8,7 @@ else. A bad entry stops start-up with the file, the entry and the field named.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
@@ -27,6 +27,29 @@ class Price(BaseModel):
     output_per_mtok: float = Field(ge=0)
 
 
+# Quality tiers, weakest first: the policy's data (reference/quality) names
+# the same three and decides which one a request needs.
+TIERS = ("small", "standard", "frontier")
+Tier = Literal["small", "standard", "frontier"]
+
+
+class Capabilities(BaseModel):
+    """What the endpoint's model can take. The defaults are what an
+    OpenAI-compatible chat endpoint of 2026 usually offers; say otherwise in
+    the catalog where it does not."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    context_window: int = Field(default=128_000, gt=0, description="input + output tokens the model accepts")
+    tools: bool = True
+    vision: bool = False
+    json_mode: bool = True
+
+    def names(self) -> list[str]:
+        """The boolean capabilities it has, for the policy: ["json_mode", "tools"]."""
+        return [name for name in ("json_mode", "tools", "vision") if getattr(self, name)]
+
+
 class Endpoint(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,6 +63,8 @@ class Endpoint(BaseModel):
     self_hosted: bool = False
     price: Price
     latency_p95_ms: int = Field(gt=0, description="prior; live measurements replace it")
+    tier: Tier = Field(default="standard", description="quality tier: small, standard or frontier")
+    capabilities: Capabilities = Capabilities()
 
     @field_validator("base_url")
     @classmethod

@@ -50,6 +50,10 @@ class EndpointView(BaseModel):
     breaker: Literal["closed", "open", "half_open"]
     ttft_p95_ms: int | None = Field(description="rolling p95 time to first token; null until enough real calls")
     latency_samples: int = Field(description="successful calls in the rolling window")
+    tier: Literal["small", "standard", "frontier"] = Field(description="the model's quality tier (catalog)")
+    capabilities: dict[str, int | bool] = Field(
+        description="context_window (tokens), tools, vision, json_mode (catalog)"
+    )
 
 
 class EndpointList(BaseModel):
@@ -80,6 +84,8 @@ def endpoints(_principal: AppKey, runtime: RuntimeDep) -> EndpointList:
                 breaker=state.breaker,
                 ttft_p95_ms=state.ttft_p95_ms,
                 latency_samples=state.latency_samples,
+                tier=e.tier,
+                capabilities=e.capabilities.model_dump(),
             )
         )
     return EndpointList(data=views)

@@ -53,6 +53,11 @@ class RoutingHints(BaseModel):
     latency_budget_ms: int | None = Field(default=None, gt=0, le=600_000)
     purpose: Purpose = "general"
     risk_tolerance: Literal["low", "medium", "high"] = "medium"
+    # The weakest model quality this request accepts, whatever its estimate.
+    min_tier: Literal["small", "standard", "frontier"] | None = None
+    # For tenants with cascades enabled: try one tier cheaper first and
+    # escalate when the answer fails this check.
+    cascade_check: Literal["json", "not_refusal", "not_empty"] | None = None
 
 
 class TextPart(BaseModel):
@@ -156,7 +161,9 @@ class ErrorInfo(BaseModel):
 
 
 class AttemptView(BaseModel):
-    endpoint: str
+    # Optional so that a recorded attempt without one (rows written by older
+    # versions, or by tools) still reads back instead of failing the page.
+    endpoint: str | None
     status: int | None
     error_type: str | None
     reason: str | None
@@ -195,5 +202,8 @@ class DecisionView(BaseModel):
     estimated_cost_usd: float | None
     candidates: list[CandidateView]
     policy: PolicyRef
+    # The complexity estimate, the tier it needed and the tier used (and a
+    # cascade's first try, if any), as the policy decided.
+    quality: dict | None = None
     error: ErrorInfo | None = None
     outcome: OutcomeView | None = None

@@ -17,6 +17,7 @@ from services.gateway.runtime import Runtime
 from services.keys.service import Principal
 from services.pii import DetectionError, Findings
 from services.routing.candidates import build_candidates
+from services.routing.complexity import Complexity
 from services.routing.schemas import ChatCompletionRequest, UsageEstimate
 from services.routing.usage import estimate_usage
 
@@ -31,9 +32,11 @@ class UnknownModel(NotFound):
     type = "model_not_found"
 
 
-def policy_request(principal: Principal, request: ChatCompletionRequest) -> dict:
+def policy_request(
+    principal: Principal, request: ChatCompletionRequest, usage: UsageEstimate, complexity: Complexity | None = None
+) -> dict:
     hints = request.routing
-    return {
+    document = {
         "tenant": principal.tenant,
         "key_id": principal.key_id,
         "purpose": hints.purpose,
@@ -41,7 +44,35 @@ def policy_request(principal: Principal, request: ChatCompletionRequest) -> dict
         "latency_budget_ms": hints.latency_budget_ms,
         "risk_tolerance": hints.risk_tolerance,
         "model": request.model,
+        # What the quality concern reads: the task's estimate, the weakest
+        # tier the app accepts, what the model must be able to take, and
+        # whether a cascade's answer could be checked.
+        "min_tier": hints.min_tier,
+        "needs": needed_capabilities(request),
+        "estimated_tokens": usage.input_tokens + usage.output_tokens,
+        "stream": request.stream,
+        "cascade_check": hints.cascade_check,
     }
+    if complexity is not None:
+        document["complexity"] = complexity.to_policy_input()
+    return document
+
+
+def needed_capabilities(request: ChatCompletionRequest) -> list[str]:
+    """What the model must take: tools, image input, a JSON response format."""
+    extra = request.model_extra or {}
+    needs = []
+    response_format = extra.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") in ("json_object", "json_schema"):
+        needs.append("json_mode")
+    if extra.get("tools") or extra.get("functions"):
+        needs.append("tools")
+    if any(
+        isinstance(m.content, list) and any(getattr(part, "type", None) == "image_url" for part in m.content)
+        for m in request.messages
+    ):
+        needs.append("vision")
+    return needs
 
 
 def check_model(runtime: Runtime, request: ChatCompletionRequest) -> None:
@@ -56,8 +87,9 @@ def build_policy_input(
     runtime: Runtime, principal: Principal, request: ChatCompletionRequest, findings: Findings, usage: UsageEstimate
 ) -> dict:
     """The policy's input document (DESIGN.md): no prompt text, only findings."""
+    complexity = runtime.complexity.classify(request, usage.output_tokens) if runtime.complexity else None
     return {
-        "request": policy_request(principal, request),
+        "request": policy_request(principal, request, usage, complexity),
         "findings": findings.to_policy_input(),
         "candidates": build_candidates(runtime.catalog, usage, runtime.endpoint_health),
     }

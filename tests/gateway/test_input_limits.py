@@ -263,5 +263,12 @@ def test_output_tokens_are_bounded_so_the_policy_can_rank_the_cost(gateway, make
     # From about 1e15 tokens the cost estimate overflowed the policy engine's
     # integers: garbage plans, refused (fail closed) as a 503 on valid input.
     with gateway.client(make_key("app")) as client:
-        assert client.post("/v1/route", json=chat("hi", **{field: 10_000_000})).json()["allowed"] is True
+        # At the bound the policy still decides (no 503): no model's context
+        # window takes ten million tokens, and every endpoint says so.
+        answer = client.post("/v1/route", json=chat("hi", **{field: 10_000_000}))
+        assert answer.status_code == 200 and answer.json()["allowed"] is False
+        assert all(
+            any("tokens of context" in reason for reason in c["reasons"]) for c in answer.json()["candidates"]
+        )
+        assert client.post("/v1/route", json=chat("hi", **{field: 100_000})).json()["allowed"] is True
         assert_error_shape(client.post("/v1/route", json=chat("hi", **{field: 10**15})), 422, "validation_error")

@@ -87,7 +87,7 @@ def test_pinned_model_and_unknown_jurisdiction(engine):
 
 def test_document_is_the_raw_output(engine):
     decision = engine.evaluate(make_input(PATIENT))
-    assert set(decision.document) == {"sensitivity", "gdpr_categories", "plan", "denied", "obligations", "reasons"}
+    assert set(decision.document) == {"sensitivity", "gdpr_categories", "plan", "denied", "obligations", "reasons", "quality"}
     assert decision.document["plan"] == decision.plan
     assert decision.obligations == {}
 
