@@ -37,21 +37,25 @@ needed_rank := max(asked_ranks) if count(asked_ranks) > 0
 needed_tier := settings.tiers[needed_rank]
 
 # Capabilities are hard: a model that cannot take tools or images fails the request.
+needs := object.get(input.request, "needs", [])
+
 capability_deny contains {"endpoint": c.id, "reason": msg} if {
+	count(needs) > 0
 	some c in input.candidates
-	some need in object.get(input.request, "needs", [])
+	some need in needs
 	not need in object.get(c, "capabilities", [])
 	msg := concat("", ["the request needs ", text(need), "; this endpoint's model does not offer it"])
 }
 
+# One comparison per candidate (this runs on every request); a candidate
+# without a window is not denied for it.
+tokens := input.request.estimated_tokens if is_number(input.request.estimated_tokens)
+
 capability_deny contains {"endpoint": c.id, "reason": msg} if {
 	some c in input.candidates
-	is_number(input.request.estimated_tokens)
-	is_number(c.context_window)
-	input.request.estimated_tokens > c.context_window
+	c.context_window < tokens
 	msg := concat("", [
-		"the request needs about ", text(input.request.estimated_tokens),
-		" tokens of context; this endpoint's model takes ", text(c.context_window),
+		"the request needs about ", text(tokens), " tokens of context; this endpoint's model takes ", text(c.context_window),
 	])
 }
 
