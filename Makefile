@@ -60,9 +60,10 @@ bench-load: install
 	$(PYTHON) -m venv .venv-litellm
 	.venv-litellm/bin/pip install --quiet 'litellm[proxy]'
 
-## eval: detection quality on the labelled set in eval/pii (exits non-zero below target)
+## eval: detection quality on eval/pii, then task-complexity estimates on eval/complexity (exits non-zero below target)
 eval: install
 	$(BIN)/python eval/pii_report.py
+	$(BIN)/python eval/complexity_report.py
 
 clean:
 	rm -rf $(VENV) .venv-litellm var *.egg-info

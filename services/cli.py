@@ -21,7 +21,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
 audit_app = typer.Typer(help="The audit log: verify the hash chains, retention, partitions.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-report_app = typer.Typer(help="Reports on the audit log: cost.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports: cost, of the audit log's traffic or of a synthetic workload.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
 
@@ -49,6 +49,7 @@ def serve(
     from policy import PolicyError
     from services.gateway.app import build_runtime, create_app
     from services.routing.catalog import CatalogError
+    from services.routing.complexity import ComplexityConfigError
 
     _configure_logging()
     settings = _settings()
@@ -57,7 +58,7 @@ def serve(
         return
     try:
         runtime = build_runtime(settings)
-    except (CatalogError, PolicyError) as exc:
+    except (CatalogError, PolicyError, ComplexityConfigError) as exc:
         raise _fail(f"cannot start: {exc}") from None
     _ensure_partitions(runtime.db_engine)
     typer.echo(
@@ -323,12 +324,13 @@ def policy_diff(
     from policy.embedded import EmbeddedEngine
     from services.audit.repository import recorded_policy_inputs
     from services.db import make_engine, make_sessionmaker
+    from services.periods import parse_moment
 
     settings = _settings()
     try:
-        start = _since(since)
+        start = parse_moment(since)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(f"--since {exc}") from None
     try:
         # The candidate is evaluated in-process whatever engine serves: the
         # parity tests hold the two engines to the same decisions.
@@ -352,30 +354,14 @@ def policy_diff(
         typer.echo(render(report, start.isoformat(timespec="seconds")))
 
 
-def _since(value: str):
-    """'30d', '12h', '90m' before now, or an ISO date/time (UTC if no zone)."""
-    import re
-    from datetime import datetime, timedelta, timezone
+def _time_option(value: str | None, option: str):
+    """A ``--since``/``--until`` value as a UTC time (services.periods), or the CLI's usage error."""
+    from services.periods import parse_option
 
-    match = re.fullmatch(r"(\d+)([dhm])", value.strip())
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
-        return datetime.now(timezone.utc) - delta
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"--since {value!r}: expected e.g. 30d, 12h, 90m or an ISO date like 2026-11-01") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def _moment(value: str | None, option: str):
-    if value is None:
-        return None
-    try:
-        return _since(value)
-    except ValueError:
-        raise _fail(f"{option} {value!r}: expected 30d, 12h, 90m or an ISO date/time") from None
+        return parse_option(value, option)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
 
 
 @audit_app.command("verify")
@@ -394,7 +380,7 @@ def audit_verify(
     from services.db import make_engine
 
     settings = _settings()
-    start, end = _moment(since, "--since"), _moment(until, "--until")
+    start, end = _time_option(since, "--since"), _time_option(until, "--until")
     engine = make_engine(settings.database_url)
     try:
         report = verify(engine, start, end, public_key_of(settings), workers=workers or os.cpu_count() or 1)
@@ -475,40 +461,80 @@ def audit_public_key() -> None:
 
 @report_app.command("cost")
 def report_cost(
-    since: Annotated[str, typer.Option(help="answers completed from this time: 30d, 12h, 90m or an ISO date/time (UTC if no zone)")] = "30d",
+    since: Annotated[Optional[str], typer.Option(help="answers completed from this time: 30d, 12h, 90m or an ISO date/time (UTC if no zone); default: 30d")] = None,
     until: Annotated[Optional[str], typer.Option(help="answers completed before this time (same forms; default: now)")] = None,
-    tenant: Annotated[Optional[str], typer.Option(help="only this tenant's traffic (default: every tenant)")] = None,
+    tenant: Annotated[Optional[str], typer.Option(help="only this tenant's traffic (default: every tenant); with --synthetic, the tenant the requests are decided as (default: synthetic)")] = None,
     baseline: Annotated[
         Optional[list[str]],
         typer.Option("--baseline", help="a catalog endpoint id to price the same tokens at; repeat for more (default: the cheapest and the most expensive)"),
     ] = None,
+    synthetic: Annotated[
+        Optional[str],
+        typer.Option(help="price a generated workload instead of the log: a name under config/workloads/ (beside the catalog), e.g. support-desk, or a .yaml path"),
+    ] = None,
+    requests: Annotated[int, typer.Option(min=1, max=100_000, help="with --synthetic: how many requests to generate")] = 1000,
+    seed: Annotated[int, typer.Option(help="with --synthetic: the generator's seed (the same seed, the same requests)")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON (money as exact decimal strings)")] = False,
 ) -> None:
-    """What the answered requests cost, per endpoint, against sending the
-    same tokens to one endpoint at its catalog prices. Exit code 0; 2 on a
-    bad option or an unknown baseline."""
-    from services.audit.cost import UnknownBaseline, cost_report, default_baselines, render
-    from services.db import make_engine, make_sessionmaker
+    """What the answered requests cost, per endpoint and per quality tier,
+    against everything on the frontier endpoint, everything on the cheapest
+    endpoint, and the same tokens on chosen endpoints at their catalog
+    prices. --synthetic decides a generated workload offline (the real
+    detector, complexity estimate and policy; nothing forwarded, nothing
+    written) and prices it the same way, to show the saving before any real
+    traffic. Exit code 0; 2 on a bad option, an unknown baseline or workload."""
+    from services.audit.cost import UnknownBaseline, baseline_endpoints, cost_report, default_baselines
+    from services.audit.cost_text import render, render_workload
     from services.routing.catalog import CatalogError, load_catalog
 
     settings = _settings()
-    start, end = _moment(since, "--since"), _moment(until, "--until")
     try:
         catalog = load_catalog(settings.endpoints_file)
     except CatalogError as exc:
         raise _fail(str(exc)) from None
+    baselines = baseline or default_baselines(catalog)
+    try:
+        baseline_endpoints(catalog, baselines)
+    except UnknownBaseline as exc:
+        raise _fail(f"--baseline: {exc}") from None
+    if synthetic is not None:
+        if since is not None or until is not None:
+            raise _fail("--synthetic prices generated requests, not a period of the log: drop --since and --until")
+        workload = _synthetic_workload(settings, catalog, synthetic, requests, seed, tenant, baselines)
+        typer.echo(workload.model_dump_json(indent=2) if as_json else render_workload(workload))
+        return
+    from services.db import make_engine, make_sessionmaker
+
+    start, end = _time_option(since or "30d", "--since"), _time_option(until, "--until")
     db = make_engine(settings.database_url)
     try:
         with make_sessionmaker(db)() as session:
-            report = cost_report(
-                session, catalog, tenant=tenant, since=start, until=end,
-                baselines=baseline or default_baselines(catalog),
-            )
-    except UnknownBaseline as exc:
-        raise _fail(f"--baseline: {exc}") from None
+            report = cost_report(session, catalog, tenant=tenant, since=start, until=end, baselines=baselines)
     finally:
         db.dispose()
     typer.echo(report.model_dump_json(indent=2) if as_json else render(report))
+
+
+def _synthetic_workload(settings: Settings, catalog, name: str, count: int, seed: int, tenant: str | None, baselines):
+    """``douane report cost --synthetic``: generate, decide offline, price."""
+    from policy import PolicyError, load_engine
+    from services.pii import build_detector
+    from services.routing.complexity import ComplexityClassifier, ComplexityConfigError
+    from services.routing.workload import SYNTHETIC_TENANT, OfflineDecider, Workload, WorkloadError, workload_report
+
+    path = Path(name) if name.endswith((".yaml", ".yml")) else settings.endpoints_file.parent / "workloads" / f"{name}.yaml"
+    try:
+        workload = Workload.load(path)
+        classifier = ComplexityClassifier.load(settings.complexity_file)
+        policy = load_engine(settings.policy_engine, settings.policy_dir, settings.opa_url)
+    except (WorkloadError, ComplexityConfigError, PolicyError) as exc:
+        raise _fail(f"--synthetic: {exc}") from None
+    decider = OfflineDecider(
+        catalog=catalog, detector=build_detector(), policy=policy, complexity=classifier,
+        default_output_tokens=settings.default_output_tokens, tenant=tenant or SYNTHETIC_TENANT,
+    )
+    planned = decider.decide_all(workload.generate(count, seed))
+    return workload_report(workload, seed, planned, catalog, tenant=decider.principal.tenant, baselines=baselines)
 
 
 if __name__ == "__main__":

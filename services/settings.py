@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     policy_dir: Path = Path("policies")
     endpoints_file: Path = Path("config/endpoints.yaml")
     # How demanding a request looks (weights and cue words of the complexity
-    # estimate the policy turns into a quality tier).
-    complexity_file: Path = Path("config/complexity.yaml")
+    # estimate the policy turns into a quality tier). Unset: the rules shipped
+    # with douane (services/routing/complexity.yaml).
+    complexity_file: Path | None = None
     # Reload the policy when a file under policy_dir changes (same checks as
     # POST /v1/policy/reload: compile, policy check, the policy's own tests).
     policy_watch: bool = True

@@ -1,5 +1,6 @@
-"""The cost report: what the answered traffic of a period cost, and what the
-same tokens would have cost had all of it gone to one chosen endpoint.
+"""The cost report: what the answered traffic of a period cost, per endpoint
+and per quality tier, and what the same tokens would have cost had all of it
+gone to one endpoint: the frontier one, the cheapest one, or one chosen.
 
 What counts: outcome rows with status ``ok`` (the answer completed) written
 in the period (``since`` inclusive, ``until`` exclusive, on the outcome's
@@ -21,6 +22,18 @@ endpoint's catalog prices, in Decimal: a YAML price such as ``0.27`` is read
 as the decimal 0.27 (its shortest float repr), never as the binary float
 nearest it, so 1,000 x (500 x 0.27 + 300 x 1.10) / 1e6 is exactly 0.465.
 
+Per tier: each answer counts at the quality tier of the endpoint that
+answered, read from the catalog in Python (an endpoint no longer in the
+catalog counts as tier ``unknown``), so the tiers come from the same grouped
+query as the endpoints. Two comparisons are always made, whatever baselines
+were asked for: everything on the frontier endpoint (the catalog's
+frontier-tier endpoint; the cheapest of them if there are several) and
+everything on the cheapest endpoint (of any tier); each tier's tokens are
+priced on both too, so the tiers add up to them exactly.
+
+The same pricing serves a synthetic workload (services/routing/workload.py):
+``priced_report`` takes per-endpoint traffic from anywhere.
+
 The figures come from one grouped query over the outcomes alone (no join):
 ``ix_outcomes_tenant_created_id`` (tenant, created_at, id) serves a tenant's
 period, and the monthly partitions outside the period are skipped.
@@ -29,17 +42,27 @@ period, and the monthly partitions outside the period are skipped.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Numeric, and_, cast, func, select
+from sqlalchemy import Numeric, and_, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from services.audit.models import OutcomeRecord
-from services.audit.schemas import BaselineCost, CostReport, EndpointActualSpend, Period, PricePerMtok
-from services.routing.catalog import Catalog, Endpoint
+from services.audit.schemas import (
+    BaselineCost,
+    CostReport,
+    EndpointActualSpend,
+    Period,
+    PricePerMtok,
+    TierSpend,
+)
+from services.routing.catalog import TIERS, Catalog, Endpoint
 
 CENT = Decimal("0.01")
+FRONTIER = TIERS[-1]
+UNKNOWN_TIER = "unknown"  # an endpoint that answered but is no longer in the catalog
 
 
 class UnknownBaseline(ValueError):
@@ -60,7 +83,7 @@ def cost_report(
     order given, the same tokens at its catalog prices and the saving of the
     actual routing against it. ``tenant=None``: every tenant. An empty period
     gives zeros. Raises ``UnknownBaseline`` before querying anything."""
-    chosen = [_endpoint(catalog, endpoint_id) for endpoint_id in dict.fromkeys(baselines)]
+    chosen = baseline_endpoints(catalog, baselines)
     by_endpoint = [
         EndpointActualSpend(
             endpoint=row.endpoint,
@@ -72,21 +95,84 @@ def cost_report(
         )
         for row in _answered_by_endpoint(session, tenant, since, until)
     ]
+    period = Period(
+        since=since.isoformat() if since else None, until=until.isoformat() if until else None, tenant=tenant
+    )
+    return _priced(catalog, period, by_endpoint, chosen)
+
+
+def priced_report(
+    catalog: Catalog, by_endpoint: Sequence[EndpointActualSpend], *, period: Period, baselines: Sequence[str]
+) -> CostReport:
+    """The cost report of traffic given per endpoint (its actual cost
+    included) rather than read from the log: what a synthetic workload is
+    priced with. Raises ``UnknownBaseline``."""
+    chosen = baseline_endpoints(catalog, baselines)
+    return _priced(catalog, period, sorted(by_endpoint, key=lambda e: e.endpoint), chosen)
+
+
+def _priced(
+    catalog: Catalog, period: Period, by_endpoint: Sequence[EndpointActualSpend], chosen: Sequence[Endpoint]
+) -> CostReport:
     input_tokens = sum(e.input_tokens for e in by_endpoint)
     output_tokens = sum(e.output_tokens for e in by_endpoint)
     spent = money(sum((e.cost_usd for e in by_endpoint), Decimal(0)))
+    frontier, cheapest = frontier_endpoint(catalog), cheapest_endpoint(catalog)
     return CostReport(
-        period=Period(
-            since=since.isoformat() if since else None, until=until.isoformat() if until else None, tenant=tenant
-        ),
+        period=period,
         requests=sum(e.requests for e in by_endpoint),
         requests_without_usage=sum(e.requests_without_usage for e in by_endpoint),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         spent_usd=spent,
-        by_endpoint=by_endpoint,
+        by_endpoint=list(by_endpoint),
         baselines=[_baseline(endpoint, input_tokens, output_tokens, spent) for endpoint in chosen],
+        by_tier=_by_tier(catalog, by_endpoint, frontier, cheapest),
+        frontier_only=_baseline(frontier, input_tokens, output_tokens, spent) if frontier else None,
+        cheapest_only=_baseline(cheapest, input_tokens, output_tokens, spent),
     )
+
+
+def _by_tier(
+    catalog: Catalog, by_endpoint: Sequence[EndpointActualSpend], frontier: Endpoint | None, cheapest: Endpoint
+) -> list[TierSpend]:
+    """Every catalog tier, weakest first, then ``unknown`` if an endpoint that
+    answered has left the catalog."""
+    grouped: dict[str, list[EndpointActualSpend]] = {tier: [] for tier in TIERS}
+    for spend in by_endpoint:
+        endpoint = catalog.get(spend.endpoint)
+        grouped.setdefault(endpoint.tier if endpoint else UNKNOWN_TIER, []).append(spend)
+    tiers = []
+    for tier, spends in grouped.items():
+        input_tokens = sum(e.input_tokens for e in spends)
+        output_tokens = sum(e.output_tokens for e in spends)
+        tiers.append(
+            TierSpend(
+                tier=tier,
+                endpoints=[e.endpoint for e in spends],
+                requests=sum(e.requests for e in spends),
+                requests_without_usage=sum(e.requests_without_usage for e in spends),
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_usd=money(sum((e.cost_usd for e in spends), Decimal(0))),
+                frontier_cost_usd=tokens_cost(frontier, input_tokens, output_tokens) if frontier else None,
+                cheapest_cost_usd=tokens_cost(cheapest, input_tokens, output_tokens),
+            )
+        )
+    return tiers
+
+
+def cheapest_endpoint(catalog: Catalog) -> Endpoint:
+    """The endpoint of the lowest input plus output price per Mtok, any tier
+    (a tie goes to the id first in alphabetical order)."""
+    return min(catalog.endpoints, key=_price_rank)
+
+
+def frontier_endpoint(catalog: Catalog) -> Endpoint | None:
+    """The catalog's frontier-tier endpoint; the cheapest of them if several
+    (ranked as ``cheapest_endpoint`` ranks); None when it has none."""
+    frontier = [e for e in catalog.endpoints if e.tier == FRONTIER]
+    return min(frontier, key=_price_rank) if frontier else None
 
 
 def default_baselines(catalog: Catalog) -> list[str]:
@@ -94,12 +180,13 @@ def default_baselines(catalog: Catalog) -> list[str]:
     plus output price per Mtok (a tie goes to the id first in alphabetical
     order for the cheapest, last for the most expensive)."""
 
-    def rank(endpoint: Endpoint) -> tuple[Decimal, str]:
-        prices = price(endpoint)
-        return prices.input_per_mtok + prices.output_per_mtok, endpoint.id
-
-    ranked = sorted(catalog.endpoints, key=rank)
+    ranked = sorted(catalog.endpoints, key=_price_rank)
     return list(dict.fromkeys([ranked[0].id, ranked[-1].id]))
+
+
+def _price_rank(endpoint: Endpoint) -> tuple[Decimal, str]:
+    prices = price(endpoint)
+    return prices.input_per_mtok + prices.output_per_mtok, endpoint.id
 
 
 def price(endpoint: Endpoint) -> PricePerMtok:
@@ -117,6 +204,12 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT) if value.as_tuple().exponent > -2 else value
 
 
+def baseline_endpoints(catalog: Catalog, baselines: Sequence[str]) -> list[Endpoint]:
+    """The catalog endpoints of these baseline ids, each once, in the order
+    given; ``UnknownBaseline`` for the first id the catalog does not have."""
+    return [_endpoint(catalog, endpoint_id) for endpoint_id in dict.fromkeys(baselines)]
+
+
 def _endpoint(catalog: Catalog, endpoint_id: str) -> Endpoint:
     endpoint = catalog.get(endpoint_id)
     if endpoint is None:
@@ -126,10 +219,16 @@ def _endpoint(catalog: Catalog, endpoint_id: str) -> Endpoint:
     return endpoint
 
 
-def _baseline(endpoint: Endpoint, input_tokens: int, output_tokens: int, spent: Decimal) -> BaselineCost:
+def tokens_cost(endpoint: Endpoint, input_tokens: int, output_tokens: int) -> Decimal:
+    """The tokens at the endpoint's catalog prices, exact."""
     prices = price(endpoint)
     # scaleb(-6): per token from per million, exactly (a shift of the exponent, no division).
-    cost = money((input_tokens * prices.input_per_mtok + output_tokens * prices.output_per_mtok).scaleb(-6))
+    return money((input_tokens * prices.input_per_mtok + output_tokens * prices.output_per_mtok).scaleb(-6))
+
+
+def _baseline(endpoint: Endpoint, input_tokens: int, output_tokens: int, spent: Decimal) -> BaselineCost:
+    prices = price(endpoint)
+    cost = tokens_cost(endpoint, input_tokens, output_tokens)
     saving = money(cost - spent)
     percent = (saving * 100 / cost).quantize(CENT, ROUND_HALF_UP) if cost else None
     return BaselineCost(endpoint=endpoint.id, price=prices, cost_usd=cost, saving_usd=saving, saving_pct=percent)
@@ -164,6 +263,87 @@ def _answered_by_endpoint(session: Session, tenant: str | None, since: datetime 
     return session.execute(query).all()
 
 
+
+@dataclass(frozen=True)
+class DaySpend:
+    """One UTC day of the traffic ``cost_report`` prices."""
+
+    day: date
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    spent_usd: Decimal
+    baselines: dict[str, Decimal]  # endpoint id -> the day's tokens at its catalog prices
+
+
+def daily_spend(
+    session: Session,
+    catalog: Catalog,
+    *,
+    tenant: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    baselines: Sequence[str],
+) -> list[DaySpend]:
+    """What ``cost_report`` sums, per UTC day of the outcome's
+    ``created_at``, oldest first; a day without priced answers is absent.
+    The same rows (answered, with both token counts) and the same money: a
+    day's actual spend is its recorded costs summed as numeric, a baseline's
+    is the day's tokens priced as the report prices the period's, so the days
+    add up to the report's figures exactly. One grouped query. Raises
+    ``UnknownBaseline`` before querying anything."""
+    chosen = baseline_endpoints(catalog, baselines)
+    o = OutcomeRecord
+    if session.get_bind().dialect.name == "postgresql":
+        # Constants as literals, not bound parameters: the SELECT and GROUP BY
+        # expressions must be one and the same for the planner.
+        day = func.date_trunc(literal_column("'day'"), func.timezone(literal_column("'UTC'"), o.created_at))
+    else:
+        day = func.date(o.created_at)
+    query = (
+        select(
+            day.label("day"),
+            func.count().label("requests"),
+            func.sum(o.input_tokens).label("input_tokens"),
+            func.sum(o.output_tokens).label("output_tokens"),
+            func.sum(cast(o.cost_usd, Numeric(18, 8))).label("cost_usd"),
+        )
+        .where(o.status == "ok", o.endpoint.is_not(None), o.input_tokens.is_not(None), o.output_tokens.is_not(None))
+        .group_by(day)
+        .order_by(day)
+    )
+    if tenant is not None:
+        query = query.where(o.tenant == tenant)
+    if since is not None:
+        query = query.where(o.created_at >= since)
+    if until is not None:
+        query = query.where(o.created_at < until)
+    days = []
+    for row in session.execute(query).all():
+        spent = money(Decimal(row.cost_usd or 0))
+        days.append(
+            DaySpend(
+                day=_as_date(row.day),
+                requests=row.requests,
+                input_tokens=row.input_tokens,
+                output_tokens=row.output_tokens,
+                spent_usd=spent,
+                baselines={
+                    e.id: _baseline(e, row.input_tokens, row.output_tokens, spent).cost_usd for e in chosen
+                },
+            )
+        )
+    return days
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])  # SQLite answers text
+
+
 def usd(value: Decimal) -> str:
     """Money for people: at least 2 decimals, more up to 4 when the amount
     needs them (beyond 4, rounded half up): $0.465, $4.25, $30.00, -$1,234.50."""
@@ -171,67 +351,3 @@ def usd(value: Decimal) -> str:
     if shown.as_tuple().exponent < -4:
         shown = money(shown.quantize(Decimal("0.0001"), ROUND_HALF_UP))
     return f"{'-' if shown < 0 else ''}${abs(shown):,}"
-
-
-def render(report: CostReport) -> str:
-    """The report as a readable table."""
-    period = report.period
-    scope = f"tenant {period.tenant}" if period.tenant is not None else "all tenants"
-    start, end = _moment(period.since) or "the start of the log", _moment(period.until) or "now"
-    lines = [
-        f"answered requests from {start} to {end}, {scope}",
-        f"{report.requests:,} requests, {report.input_tokens:,} input and {report.output_tokens:,} output tokens, "
-        f"{usd(report.spent_usd)} spent",
-    ]
-    if report.requests_without_usage:
-        lines.append(f"{report.requests_without_usage:,} more answered without token counts: not priced below")
-    if report.by_endpoint:
-        lines += ["", "actual spend by endpoint:"]
-        unpriced = bool(report.requests_without_usage)  # the column only when there is something in it
-        lines += _table(
-            ["endpoint", "requests", *(["without usage"] if unpriced else []), "input tokens", "output tokens", "cost"],
-            [
-                [
-                    e.endpoint,
-                    f"{e.requests:,}",
-                    *([f"{e.requests_without_usage:,}"] if unpriced else []),
-                    f"{e.input_tokens:,}",
-                    f"{e.output_tokens:,}",
-                    usd(e.cost_usd),
-                ]
-                for e in report.by_endpoint
-            ],
-        )
-    if report.baselines:
-        lines += ["", "the same tokens sent to one endpoint:"]
-        lines += _table(
-            ["endpoint", "input $/Mtok", "output $/Mtok", "cost", "saving", "saving %"],
-            [
-                [
-                    b.endpoint,
-                    str(b.price.input_per_mtok),
-                    str(b.price.output_per_mtok),
-                    usd(b.cost_usd),
-                    usd(b.saving_usd),
-                    f"{b.saving_pct}%" if b.saving_pct is not None else "-",
-                ]
-                for b in report.baselines
-            ],
-        )
-    return "\n".join(lines)
-
-
-def _moment(iso: str | None) -> str | None:
-    return datetime.fromisoformat(iso).isoformat(timespec="seconds") if iso else None
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    """First column left-aligned, the others (numbers) right-aligned."""
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(cells, widths))
-        ).rstrip()
-
-    return [line(headers), *(line(row) for row in rows)]

@@ -165,6 +165,22 @@ class BaselineCost(BaseModel):
     saving_pct: Decimal | None  # saving_usd as a percentage of cost_usd, 2 decimals; None when cost_usd is 0
 
 
+class TierSpend(BaseModel):
+    """The period's answers served at one quality tier (the catalog tier of
+    the endpoint that answered), and what the same tokens cost on the two
+    standard comparisons' endpoints."""
+
+    tier: str  # small | standard | frontier; "unknown": an endpoint no longer in the catalog
+    endpoints: list[str]  # the endpoints that answered at this tier
+    requests: int
+    requests_without_usage: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+    frontier_cost_usd: Decimal | None  # the same tokens on the frontier-only endpoint; None: the catalog has none
+    cheapest_cost_usd: Decimal  # the same tokens on the cheapest-only endpoint
+
+
 class CostReport(BaseModel):
     period: Period  # of the outcomes: when the answers completed
     requests: int
@@ -174,3 +190,35 @@ class CostReport(BaseModel):
     spent_usd: Decimal
     by_endpoint: list[EndpointActualSpend]
     baselines: list[BaselineCost]
+    # Per tier: every catalog tier (zeros when nothing answered there), weakest first.
+    by_tier: list[TierSpend]
+    # The two standard comparisons, always made: everything on the catalog's
+    # frontier-tier endpoint (the cheapest of them if several; None when the
+    # catalog has no frontier endpoint) and everything on its cheapest endpoint.
+    frontier_only: BaselineCost | None
+    cheapest_only: BaselineCost
+
+
+class WorkloadMix(BaseModel):
+    """How many of a synthetic workload's requests fall in each class."""
+
+    kind: dict[str, int]  # what the generator meant: short, document, complex
+    complexity: dict[str, int]  # what douane's classifier estimated: simple, standard, complex
+    needed_tier: dict[str, int]  # the tier the policy said the task needs
+    tier: dict[str, int]  # the tier of the planned endpoint (routed requests)
+    sensitivity: dict[str, int]  # the policy's classification: none, personal, special
+
+
+class WorkloadCostReport(BaseModel):
+    """A synthetic workload decided offline (nothing forwarded, nothing
+    written), priced as the cost report prices the audit log: each routed
+    request's estimated tokens at its planned endpoint's catalog prices."""
+
+    workload: str
+    seed: int
+    generated: int  # requests generated
+    routed: int  # with a non-empty plan: priced
+    denied: int  # the policy left no endpoint: not priced
+    failed: int  # detection or the policy failed (fail closed): not priced
+    mix: WorkloadMix
+    cost: CostReport  # its period is empty: no time and no tenant apply

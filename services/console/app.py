@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.audit.cost import usd
 from services.console.auth import LoginRequired, clear_login_cookie, cookie_principal
 from services.console.endpoints import form_time, htmx, render, router
 from services.console.service import PolicyTestResults
@@ -60,9 +61,10 @@ def create_console(runtime: Runtime) -> FastAPI:
     )
     console.state.runtime = runtime
     console.state.templates = Jinja2Templates(directory=HERE / "templates")
+    console.state.templates.env.filters["usd"] = usd  # money as `douane report cost` prints it
     console.state.policy_tests = PolicyTestResults()
     # The one difference from the API: where the key comes from.
-    console.dependency_overrides[deps._principal] = cookie_principal
+    console.dependency_overrides[deps.bearer_principal] = cookie_principal
     _install_error_pages(console)
     console.add_middleware(FormQuery)
     console.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -2,9 +2,9 @@
 API checks a bearer key.
 
 The console is a FastAPI app of its own (services.console.app) whose one
-dependency override swaps where the key comes from: ``deps._principal`` reads
-``Authorization: Bearer``; here it reads the cookie and hands it to that same
-function (the key cache, the revocation check, the constant-time compare).
+dependency override swaps where the key comes from: ``deps.bearer_principal``
+reads ``Authorization: Bearer``; here it reads the cookie and hands it to that
+same function (the key cache, the revocation check, the constant-time compare).
 Everything downstream is the API's own: ``require`` checks the role and the
 rate limit, ``audit_scope`` the tenant. The API never reads the cookie, so a
 page on another site cannot spend it against /v1 (and SameSite=Strict keeps it
@@ -38,11 +38,11 @@ class LoginRequired(AuthenticationRequired):
 
 def authenticate(runtime, key: str) -> Principal:
     """The API's own check of a key (raises AuthenticationRequired)."""
-    return deps._principal(runtime, HTTPAuthorizationCredentials(scheme="Bearer", credentials=key))
+    return deps.bearer_principal(runtime, HTTPAuthorizationCredentials(scheme="Bearer", credentials=key))
 
 
 def cookie_principal(request: Request, runtime: RuntimeDep) -> Principal:
-    """Overrides ``deps._principal`` in the console app."""
+    """Overrides ``deps.bearer_principal`` in the console app."""
     key = request.cookies.get(COOKIE)
     if not key:
         raise LoginRequired("log in with an API key")

@@ -1,13 +1,17 @@
-"""Stacked daily bar charts as numbers the SVG template draws: no chart
-library, no script, nothing the page's CSP would have to allow (colours are
-CSS classes, not inline styles)."""
+"""Daily bar charts as numbers the SVG template draws: no chart library, no
+script, nothing the page's CSP would have to allow (colours are CSS classes,
+not inline styles). Decisions stacked by value (the traffic page), and a
+day's actual spend beside what its tokens cost on one baseline endpoint (the
+spend page)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import ROUND_CEILING, Decimal
 
+from services.audit.cost import DaySpend, usd
 from services.console.repository import DayCount
 
 WIDTH, HEIGHT = 760, 220
@@ -108,3 +112,70 @@ def _nice_ceiling(value: int) -> int:
         if candidate >= value and candidate % 4 == 0:
             return candidate
     return 4 * -(-value // 4)
+
+
+# Money axes count in steps of $0.0001, the finest amount usd() shows.
+MONEY_STEP = Decimal("0.0001")
+MONEY_LEFT = 64  # room for "$1,234.00"
+
+
+@dataclass
+class SpendChart:
+    """Per day, two bars: what was spent (series-0) and what the same tokens
+    cost on ``against`` (series-1), both in exact dollars."""
+
+    title: str
+    days: list[date]
+    against: str
+    actual: list[Decimal]  # per day, in the order of days
+    compared: list[Decimal]
+    bars: list[Bar] = field(default_factory=list)
+    ticks: list[tuple[float, str]] = field(default_factory=list)  # (y, dollars)
+    labels: list[tuple[float, str]] = field(default_factory=list)
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = MONEY_LEFT
+    baseline: float = HEIGHT - BOTTOM
+
+    @property
+    def actual_total(self) -> Decimal:
+        return sum(self.actual, Decimal(0))
+
+    @property
+    def compared_total(self) -> Decimal:
+        return sum(self.compared, Decimal(0))
+
+
+def build_spend(title: str, daily: list[DaySpend], days: list[date], against: str) -> SpendChart:
+    by_day = {d.day: d for d in daily}
+    zero = Decimal(0)
+    chart = SpendChart(
+        title=title,
+        days=days,
+        against=against,
+        actual=[by_day[day].spent_usd if day in by_day else zero for day in days],
+        compared=[by_day[day].baselines[against] if day in by_day else zero for day in days],
+    )
+    if not days:
+        return chart
+    steps = _nice_ceiling(int((max(chart.actual + chart.compared) / MONEY_STEP).to_integral_value(ROUND_CEILING)))
+    top = steps * MONEY_STEP
+    plot_height = chart.baseline - TOP
+    slot = (chart.width - chart.left) / len(days)
+    bar_width = max(1.0, slot * 0.4)
+    for i, day in enumerate(days):
+        x = chart.left + i * slot + (slot - 2 * bar_width) / 2
+        for series, (name, value) in enumerate((("spent", chart.actual[i]), (f"on {against}", chart.compared[i]))):
+            if not value:
+                continue
+            height = float(value / top) * plot_height
+            chart.bars.append(
+                Bar(round(x + series * bar_width, 1), round(chart.baseline - height, 1), round(bar_width, 1),
+                    round(height, 1), series, f"{day.isoformat()} {name}: {usd(value)}")
+            )
+    chart.ticks = [(round(chart.baseline - plot_height * n / 4, 1), usd(steps * n // 4 * MONEY_STEP)) for n in range(5)]
+    every = max(1, len(days) // 6)
+    chart.labels = [
+        (round(chart.left + i * slot + slot / 2, 1), day.strftime("%m-%d")) for i, day in enumerate(days) if i % every == 0
+    ]
+    return chart

@@ -1,9 +1,10 @@
 """The console's pages (HTTP only). What they show is read through the API's
 own code: the decision log's filters, paging and views (services.audit), the
-chain check (GET /v1/audit/verify's function), the policy (the running
-engine, policy.testing, policy.diff). Pages that htmx updates in part answer
-the fragment when htmx asks (``HX-Request``) and the whole page otherwise, so
-every page works without JavaScript.
+chain check (GET /v1/audit/verify's function), the spend (``douane report
+cost``'s report), the policy (the running engine, policy.testing,
+policy.diff). Pages that htmx updates in part answer the fragment when htmx
+asks (``HX-Request``) and the whole page otherwise, so every page works
+without JavaScript.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import TypeAdapter, ValidationError
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from policy import PolicyError
 from policy.bundle import load_bundle
 from services.audit import repository
 from services.audit.chain_endpoints import verify_chain
+from services.audit.cost import UnknownBaseline, cost_report, daily_spend, default_baselines, price
 from services.audit.endpoints import DecisionFilters, check_period, list_decisions, utc
 from services.audit.schemas import Moment
 from services.audit.views import audit_view
@@ -200,17 +202,12 @@ def decision(request: Request, decision_id: uuid.UUID, scope: AuditScope, sessio
     return render(request, "decision.html", context, principal=scope.principal)
 
 
-# -- auditors: traffic ----------------------------------------------------------------
+# -- auditors: daily charts' period, traffic ------------------------------------------
 
 
-@router.get("/traffic", response_class=HTMLResponse)
-def traffic(
-    request: Request,
-    scope: AuditScope,
-    session: SessionDep,
-    since: Annotated[Moment | None, Query(description="from (inclusive)")] = None,
-    until: Annotated[Moment | None, Query(description="to (exclusive)")] = None,
-) -> Response:
+def chart_period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime, list]:
+    """The period of a page of daily charts, in UTC: by default the last
+    TRAFFIC_DAYS whole days and today; at most MAX_DAYS. With its days."""
     check_period(since, until)
     if until is None:
         until = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
@@ -222,6 +219,18 @@ def traffic(
     if until - since > timedelta(days=MAX_DAYS):
         raise BadRequest(f"a period of at most {MAX_DAYS} days, please (charts are daily)")
     days = charts.days_between(since.date(), (until - timedelta(microseconds=1)).date() + timedelta(days=1))
+    return since, until, days
+
+
+@router.get("/traffic", response_class=HTMLResponse)
+def traffic(
+    request: Request,
+    scope: AuditScope,
+    session: SessionDep,
+    since: Annotated[Moment | None, Query(description="from (inclusive)")] = None,
+    until: Annotated[Moment | None, Query(description="to (exclusive)")] = None,
+) -> Response:
+    since, until, days = chart_period(since, until)
     built = [
         charts.build(title, daily_counts(session, dimension, scope.tenant, since, until), days)
         for dimension, title in DIMENSIONS
@@ -229,6 +238,46 @@ def traffic(
     context = {"charts": built, "since_value": form_value(since), "until_value": form_value(until),
                "platform": scope.principal.role == Role.platform_auditor, "tenant": scope.tenant}
     return render(request, "traffic.html", context, principal=scope.principal)
+
+
+# -- auditors: spend ------------------------------------------------------------------
+
+
+EndpointId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+MAX_BASELINES = 20
+
+
+@router.get("/spend", response_class=HTMLResponse)
+def spend(
+    request: Request,
+    scope: AuditScope,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    since: Annotated[Moment | None, Query(description="answers completed from (inclusive)")] = None,
+    until: Annotated[Moment | None, Query(description="answers completed before (exclusive)")] = None,
+    baseline: Annotated[
+        list[EndpointId] | None,
+        Query(max_length=MAX_BASELINES, description="catalog endpoint ids to price the same tokens at; the first is charted"),
+    ] = None,
+) -> Response:
+    """``douane report cost`` as a page: the answered requests' actual spend
+    against the same tokens on chosen endpoints, and per day against the first."""
+    since, until, days = chart_period(since, until)
+    catalog = runtime.catalog
+    chosen = list(dict.fromkeys(baseline or default_baselines(catalog)))
+    try:
+        report = cost_report(session, catalog, tenant=scope.tenant, since=since, until=until, baselines=chosen)
+    except UnknownBaseline as exc:
+        raise BadRequest(str(exc), details={"parameter": "baseline"}) from None
+    daily = daily_spend(session, catalog, tenant=scope.tenant, since=since, until=until, baselines=chosen[:1])
+    chart = charts.build_spend(f"Spent per day against {chosen[0]}", daily, days, chosen[0])
+    context = {
+        "report": report, "chart": chart, "catalog": catalog, "chosen": chosen,
+        "prices": {e.id: price(e) for e in catalog.endpoints},
+        "since_value": form_value(since), "until_value": form_value(until),
+        "platform": scope.principal.role == Role.platform_auditor, "tenant": scope.tenant,
+    }
+    return render(request, "spend.html", context, principal=scope.principal)
 
 
 # -- auditors: the hash chains --------------------------------------------------------

@@ -18,6 +18,7 @@ from policy.diff import RecordedDecision, replay
 from policy.testing import run_policy_tests
 from services.audit.repository import recorded_policy_inputs
 from services.gateway.errors import BadRequest
+from services.periods import parse_moment
 
 WHATIF_MAX = 5000
 
@@ -53,12 +54,11 @@ def what_if(sessions, tenant: str, candidate_dir: str, since_text: str) -> WhatI
     12h, 90m or an ISO date, as ``douane policy diff --since``) against the
     policy in ``candidate_dir``, evaluated in-process like the CLI does."""
     from policy.embedded import EmbeddedEngine
-    from services.cli import _since
 
     try:
-        start = _since(since_text)
+        start = parse_moment(since_text)
     except ValueError as exc:
-        raise BadRequest(str(exc).replace("--since ", "since "), details={"field": "since"}) from None
+        raise BadRequest(f"since {exc}", details={"field": "since"}) from None
     directory = Path(candidate_dir.strip())
     if not candidate_dir.strip() or not directory.is_dir():
         raise BadRequest(f"{candidate_dir!r} is not a directory on the gateway's host", details={"field": "candidate"})

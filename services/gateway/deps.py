@@ -42,9 +42,12 @@ SessionDep = Annotated[Session, Depends(get_session)]
 _bearer = HTTPBearer(auto_error=False, description="an API key from `douane keys create`")
 
 
-def _principal(
+def bearer_principal(
     runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
+    """The key in ``Authorization: Bearer`` checked (the key cache, the
+    revocation check, the constant-time compare): who is calling. The
+    console overrides this one dependency to read its cookie instead."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationRequired("send an API key as 'Authorization: Bearer <key>'")
     # A session of its own, closed before the route runs: the request's
@@ -64,7 +67,7 @@ def _principal(
 def require(*roles: Role):
     allowed = set(roles) | {Role.admin}
 
-    def dependency(principal: Annotated[Principal, Depends(_principal)], runtime: RuntimeDep) -> Principal:
+    def dependency(principal: Annotated[Principal, Depends(bearer_principal)], runtime: RuntimeDep) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"this route needs a key with role {names}; this key has role {principal.role.value}")

@@ -46,6 +46,9 @@ class Exchange:
     usage: Usage | None = None
     ttft_ms: float | None = None  # from the start of forwarding, failed attempts included
     answer_started: float | None = None  # when the attempt that answered began
+    # What answers that were paid for but not returned cost: a cascade's
+    # first try that failed its check. Part of the outcome's cost_usd.
+    discarded_cost_usd: float = 0.0
     recorded: bool = False
 
     def elapsed_ms(self, since: float | None = None) -> float:
@@ -60,6 +63,11 @@ class Exchange:
             headers[ENDPOINT_HEADER] = self.endpoint.id
         return headers
 
+    def discard_answer(self) -> None:
+        """Forget the answer of the current attempt (a cascade escalates past
+        it): the outcome is about the answer that is returned, if any."""
+        self.endpoint = self.upstream_status = self.usage = self.ttft_ms = self.answer_started = None
+
     async def record(self, status: str) -> None:
         """Write the outcome row once; a failure to write is logged, not raised:
         the decision is already recorded and the answer may be on its way."""
@@ -67,9 +75,14 @@ class Exchange:
             return
         self.recorded = True
         total_ms = self.elapsed_ms()
+        # Everything known to be paid for: the returned answer and any discarded
+        # ones. Unknown (None) only when no answer's cost is known.
         cost = None
         if self.endpoint is not None and self.usage is not None:
-            cost = round(self.endpoint.cost_usd(self.usage.input_tokens, self.usage.output_tokens), 8)
+            cost = round(self.endpoint.cost_usd(self.usage.input_tokens, self.usage.output_tokens)
+                         + self.discarded_cost_usd, 8)
+        elif self.discarded_cost_usd:
+            cost = round(self.discarded_cost_usd, 8)
         outcome = OutcomeRecord(
             id=uuid.uuid4(),
             decision_id=self.decision.id,

@@ -7,6 +7,16 @@ error, a timeout, a 429 or a 5xx. After that the upstream has started
 answering (and billing), so a failure is reported, not retried elsewhere.
 An endpoint whose key variable is unset is a failed attempt: we never send a
 request without the credentials its catalog row asks for.
+
+A cascade (the policy's ``quality.cascade``: plan[0] is one tier below what
+the task needs) adds one more reason to go on: plan[0] answered 200 but its
+answer failed the named check (services/providers/cascade.py). That attempt
+is recorded as ``cascade_check_failed`` and the plan continues exactly as on
+a fallback. What the discarded answer cost is added to the outcome's
+``cost_usd`` (it was paid for); the outcome's tokens are the returned
+answer's, the discarded answer's are in its attempt's reason. A stream cannot
+be checked before it reaches the app, so a cascade's first try is skipped
+for a stream (the policy never asks for one; this is the safe reading if it did).
 """
 
 from __future__ import annotations
@@ -23,11 +33,12 @@ import httpx
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from policy.validation import OBLIGATIONS
+from policy.validation import OBLIGATIONS, cascade_of
 from services.audit.models import DecisionRecord
 from services.gateway.errors import ServiceUnavailable
 from services.gateway.runtime import Runtime
-from services.providers.adapter import from_upstream, to_upstream, upstream_error_message, usage_of
+from services.providers import cascade
+from services.providers.adapter import Usage, from_upstream, to_upstream, upstream_error_message, usage_of
 from services.providers.errors import PlanExhausted, UpstreamError, UpstreamTimeout
 from services.providers.exchange import DECISION_HEADER, ENDPOINT_HEADER, Attempt, Exchange
 from services.providers.pseudonymise import Pseudonymiser
@@ -61,6 +72,22 @@ def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+# Failures that say nothing about the endpoint's health: ours, the policy's,
+# or an answer that came back fine but was not good enough.
+_NOT_THE_ENDPOINTS_FAULT = ("obligation_failed", "not_in_catalog", "cascade_check_failed", "cascade_unchecked")
+
+
+def _cascade_check(decision: DecisionRecord, stream: bool, index: int, endpoint_id: str) -> str | None:
+    """The check this attempt's answer must pass, if it is a cascade's first try."""
+    first_try = cascade_of(decision.policy_output or {})
+    if not isinstance(first_try, dict) or index != 0 or first_try.get("endpoint") != endpoint_id:
+        return None
+    if stream:
+        raise _Failed("cascade_unchecked", "a stream cannot be checked before it reaches the app; "
+                      "the cascade's first try was skipped")
+    return str(first_try.get("check"))
+
+
 async def forward(runtime: Runtime, decision: DecisionRecord, body: dict[str, Any]) -> JSONResponse | StreamingResponse:
     """Attempt ``decision.plan`` in order. ``body`` is the app's request
     without ``routing``. Raises the error to answer when nothing answered."""
@@ -82,14 +109,15 @@ async def forward(runtime: Runtime, decision: DecisionRecord, body: dict[str, An
                 raise _Failed("not_in_catalog", "the endpoint is not in the catalog")
             if exchange.remaining_s() <= 0:
                 raise _Failed("timeout", "the total upstream time budget was spent before this endpoint was tried")
+            check = _cascade_check(decision, exchange.stream, index, endpoint_id)
             pseudonymiser = _pseudonymiser(runtime, obligations.get(endpoint_id) or {})
-            return await _attempt(exchange, client, endpoint, body, pseudonymiser, attempt_started)
+            return await _attempt(exchange, client, endpoint, body, pseudonymiser, attempt_started, check)
         except _Failed as failure:
             exchange.attempts.append(
                 Attempt(endpoint_id, failure.status, failure.error_type, failure.reason, exchange.elapsed_ms(attempt_started))
             )
             log.warning("decision %s: %s failed (%s)", decision.id, endpoint_id, failure.error_type)
-            if failure.error_type not in ("obligation_failed", "not_in_catalog"):  # the endpoint's fault, not ours
+            if failure.error_type not in _NOT_THE_ENDPOINTS_FAULT:
                 runtime.endpoint_health.record_failure(endpoint_id, reason=failure.error_type)
             runtime.metrics.observe_upstream(
                 endpoint=endpoint_id, ttft_ms=None, total_ms=exchange.attempts[-1].latency_ms,
@@ -136,6 +164,7 @@ async def _attempt(
     body: dict[str, Any],
     pseudonymiser: Pseudonymiser | None,
     attempt_started: float,
+    check: str | None = None,
 ) -> JSONResponse | StreamingResponse:
     api_key = _api_key(endpoint)
     outgoing = body
@@ -167,7 +196,7 @@ async def _attempt(
         raise _Failed(kind, f"answered HTTP {response.status_code}", response.status_code)
 
     if not exchange.stream or response.status_code != 200:
-        return await _complete(exchange, endpoint, response, pseudonymiser, attempt_started)
+        return await _complete(exchange, endpoint, response, pseudonymiser, attempt_started, check)
 
     # Wait for the first whole event (keep-alive comments do not count): until
     # then nothing has reached the app, so another endpoint may still answer.
@@ -210,9 +239,11 @@ async def _complete(
     response: httpx.Response,
     pseudonymiser: Pseudonymiser | None,
     attempt_started: float,
+    check: str | None = None,
 ) -> JSONResponse:
     """A whole (non-streamed) answer: the upstream has answered, so whatever
-    happens now is reported, not retried on another endpoint."""
+    happens now is reported, not retried on another endpoint; except a
+    cascade's first answer that fails its ``check``, which is escalated."""
     exchange.endpoint = endpoint
     exchange.answer_started = attempt_started
     exchange.upstream_status = response.status_code
@@ -264,8 +295,34 @@ async def _complete(
                             headers=exchange.headers()) from None
     if pseudonymiser is not None:
         completion = pseudonymiser.restore_completion(completion)
-    exchange.usage = usage_of(completion)
+    usage = usage_of(completion)
+    if check is not None:
+        # Judged as the app would get it: placeholders restored.
+        why = cascade.failure(check, completion)
+        if why is not None:
+            raise _escalation(exchange, endpoint, check, why, usage, attempt_started)
+    exchange.usage = usage
     exchange.attempts.append(Attempt(endpoint.id, 200, None, None, exchange.elapsed_ms(attempt_started)))
     await exchange.record("ok")
     return JSONResponse(completion, headers=exchange.headers())
 
+
+def _escalation(
+    exchange: Exchange, endpoint: Endpoint, check: str, why: str, usage: Usage | None, attempt_started: float
+) -> _Failed:
+    """A cascade's first answer failed its check: it is dropped, what it cost
+    is kept for the outcome, and the plan goes on."""
+    own_ms = exchange.elapsed_ms(attempt_started)
+    # It answered, and in time: its latency counts, and it stays healthy.
+    exchange.runtime.endpoint_health.record_success(endpoint.id, ttft_ms=own_ms, total_ms=own_ms)
+    if usage is None:
+        paid = "it reported no usage, so its cost is not counted"
+    else:
+        cost = round(endpoint.cost_usd(usage.input_tokens, usage.output_tokens), 8)
+        exchange.discarded_cost_usd += cost
+        amount = f"{cost:.8f}".rstrip("0").rstrip(".")
+        paid = (f"its {usage.input_tokens} input and {usage.output_tokens} output tokens, {amount} USD, "
+                "are counted in the outcome's cost_usd")
+    exchange.discard_answer()
+    log.info("decision %s: %s failed the %s check; escalating", exchange.decision.id, endpoint.id, check)
+    return _Failed("cascade_check_failed", f"answer failed the {check} check; escalated ({why}; {paid})", 200)

@@ -1,6 +1,6 @@
 """How demanding a request looks, from the request alone: a weighted sum of
 named signals (size, shape, cue words), the weights and words being data
-(config/complexity.yaml). Cheap and explainable on purpose: the policy sees
+(services/routing/complexity.yaml). Cheap and explainable on purpose: the policy sees
 the level, the score and which signals fired, and decides the quality tier;
 an engineer reading a decision can see why.
 
@@ -26,9 +26,12 @@ LEVELS = ("simple", "standard", "complex")
 SIZES = ("input_chars", "output_tokens", "turns", "figures")
 # Characters of the last user message read for cue words, at each end.
 INSTRUCTION_CHARS = 400
-_FENCE = re.compile(r"```")
+# Characters of each text looked at for lines of code.
+CODE_CHARS = 8000
+_TOKEN = re.compile(r"\w+")
 # A figure: digits, with thousands and decimal separators of any of our
-# languages ("2,400", "1 850", "5,9", "12.000"); "A-1001"-style codes count too.
+# languages ("2,400", "1 850", "5,9", "12.000"); "A-1001"-style codes count
+# too, list markers such as "(1)" do not.
 _FIGURE = re.compile(r"(?<![\w.,])\d+(?:[.,\u00a0 ]\d{3})*(?:[.,]\d+)?(?![)\d])")
 _CODE_LINE = re.compile(
     r"^\s*(?:def |class |import |from \S+ import |function |const |let |var |public |private |#include|SELECT |UPDATE |INSERT |"
@@ -37,8 +40,10 @@ _CODE_LINE = re.compile(
 )
 
 
+DEFAULT_RULES_PATH = Path(__file__).with_name("complexity.yaml")
+
 class ComplexityConfigError(Exception):
-    """config/complexity.yaml cannot be used; the message says where."""
+    """The complexity rules cannot be used; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -81,18 +86,77 @@ def _step(row: dict) -> _Step:
 class _CueGroup:
     weight: float
     name: str
-    pattern: re.Pattern[str]
     at_least: int  # different cue words needed: one "at most" is not yet a constrained plan
 
-    def fires(self, text: str) -> bool:
-        if self.at_least <= 1:
-            return self.pattern.search(text) is not None
-        found: set[str] = set()
-        for match in self.pattern.finditer(text):
-            found.add(match.group(0).lower())
-            if len(found) >= self.at_least:
-                return True
-        return False
+
+@dataclass(frozen=True)
+class _Cue:
+    group: int
+    word: str  # as written in the rules
+    rest: tuple[str, ...]  # the tokens after the first one
+    prefix: bool  # the last token may go on ("analyse*")
+
+
+class _CueIndex:
+    """Every cue word of every group, looked up token by token: one pass over
+    the instruction whatever the number of words (a regular expression of a
+    few hundred alternatives costs a millisecond on a long request)."""
+
+    def __init__(self, groups: list[tuple[str, dict]]):
+        """groups: (name, {language: [word, ...]}) in the rules' order."""
+        self._exact: dict[str, list[_Cue]] = {}
+        self._stems: dict[str, list[_Cue]] = {}
+        for group, (name, words_by_language) in enumerate(groups):
+            count = 0
+            for words in words_by_language.values():
+                for word in words:
+                    word = str(word).strip().lower()
+                    prefix = word.endswith("*")
+                    tokens = _TOKEN.findall(word[:-1] if prefix else word)
+                    if not tokens:
+                        if word:
+                            raise ValueError(f"cue group {name!r}: word {word!r} has no letters or digits")
+                        continue
+                    count += 1
+                    if prefix and len(tokens) == 1:
+                        self._stems.setdefault(tokens[0], []).append(_Cue(group, word, (), True))
+                    else:
+                        self._exact.setdefault(tokens[0], []).append(_Cue(group, word, tuple(tokens[1:]), prefix))
+            if not count:
+                raise ValueError(f"cue group {name!r} has no words")
+        self._stem_lengths = sorted({len(stem) for stem in self._stems})
+
+    def matches(self, text: str) -> dict[int, set[str]]:
+        """Group index -> the different cue words of it found in text."""
+        found: dict[int, set[str]] = {}
+        tokens = _TOKEN.findall(text.lower())
+        stems_of: dict[str, list[_Cue]] = {}
+        for i, token in enumerate(tokens):
+            for cue in self._exact.get(token, ()):
+                if self._rest_matches(cue, tokens, i + 1):
+                    found.setdefault(cue.group, set()).add(cue.word)
+            cues = stems_of.get(token)
+            if cues is None:
+                cues = stems_of[token] = [
+                    cue
+                    for length in self._stem_lengths
+                    if length <= len(token)
+                    for cue in self._stems.get(token[:length], ())
+                ]
+            for cue in cues:
+                found.setdefault(cue.group, set()).add(cue.word)
+        return found
+
+    @staticmethod
+    def _rest_matches(cue: _Cue, tokens: list[str], start: int) -> bool:
+        if start + len(cue.rest) > len(tokens):
+            return False
+        last = len(cue.rest) - 1
+        for j, want in enumerate(cue.rest):
+            got = tokens[start + j]
+            if not (got.startswith(want) if cue.prefix and j == last else got == want):
+                return False
+        return True
 
 
 class ComplexityClassifier:
@@ -109,19 +173,20 @@ class ComplexityClassifier:
             questions = shapes["question_count"]
             self._questions = _step(questions)
             self._cues = [
-                _CueGroup(
-                    float(group["weight"]), f"{name}_cues", _cue_pattern(group["words"]), int(group.get("at_least", 1))
-                )
+                _CueGroup(float(group["weight"]), f"{name}_cues", int(group.get("at_least", 1)))
                 for name, group in config["cues"].items()
             ]
-        except (KeyError, TypeError, ValueError, re.error) as exc:
+            self._index = _CueIndex([(name, group["words"]) for name, group in config["cues"].items()])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ComplexityConfigError(f"complexity rules are malformed: {exc!r}") from exc
         unknown = set(self._sizes) - set(SIZES)
         if unknown:
             raise ComplexityConfigError(f"complexity rules: unknown sizes {sorted(unknown)}")
 
     @classmethod
-    def load(cls, path: Path) -> ComplexityClassifier:
+    def load(cls, path: Path | None = None) -> ComplexityClassifier:
+        """The rules at ``path``; None: the ones shipped with douane."""
+        path = path or DEFAULT_RULES_PATH
         try:
             config = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
@@ -145,7 +210,7 @@ class ComplexityClassifier:
             "input_chars": sum(len(t) for t in texts),
             "output_tokens": output_tokens,
             "turns": len(request.messages),
-            "figures": len(_FIGURE.findall(instruction)) if "figures" in self._sizes else 0,
+            "figures": len(_FIGURE.findall(_task_head(request.messages))) if "figures" in self._sizes else 0,
         }
         for what, steps in self._sizes.items():
             for step in steps:
@@ -160,28 +225,12 @@ class ComplexityClassifier:
             fire(*self._json)
         if self._questions.fires(instruction.count("?")):
             fire(self._questions.weight, self._questions.name)
-        for group in self._cues:
-            if group.fires(instruction):
+        found = self._index.matches(instruction)
+        for i, group in enumerate(self._cues):
+            if len(found.get(i, ())) >= group.at_least:
                 fire(group.weight, group.name)
         level = "complex" if score >= self._complex_from else "standard" if score >= self._standard_from else "simple"
         return Complexity(level=level, score=score, signals=tuple(signals))
-
-
-def _cue_pattern(words_by_language: dict) -> re.Pattern[str]:
-    alternatives = []
-    for words in words_by_language.values():
-        for word in words:
-            word = str(word).strip().lower()
-            if not word:
-                continue
-            if word.endswith("*"):
-                alternatives.append(re.escape(word[:-1]) + r"\w*")
-            else:
-                alternatives.append(re.escape(word) + r"(?!\w)")
-    if not alternatives:
-        raise ValueError("a cue group has no words")
-    alternatives.sort(key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
 
 
 def _instruction(messages: list[ChatMessage]) -> str:
@@ -194,10 +243,22 @@ def _instruction(messages: list[ChatMessage]) -> str:
     return "\n".join(parts)
 
 
+def _task_head(messages: list[ChatMessage]) -> str:
+    """Where a task's own figures are: the system prompt(s) and the last user
+    message, only its opening when it is long (the figures of a pasted report
+    are the report's, not the task's)."""
+    parts = [" ".join(m.texts()) for m in messages if m.role in ("system", "developer")]
+    last_user = next((m for m in reversed(messages) if m.role == "user"), None)
+    if last_user is not None:
+        text = " ".join(last_user.texts())
+        parts.append(text if len(text) <= 2 * INSTRUCTION_CHARS else text[:INSTRUCTION_CHARS])
+    return "\n".join(parts)
+
+
 def _looks_like_code(text: str) -> bool:
-    if _FENCE.search(text):
+    if "```" in text:
         return True
-    lines = [line for line in text.splitlines()[:400] if line.strip()]
+    lines = [line for line in text[:CODE_CHARS].splitlines() if line.strip()]
     return sum(1 for line in lines if _CODE_LINE.match(line)) >= 3
 
 

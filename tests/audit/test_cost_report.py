@@ -2,7 +2,9 @@
 the same tokens on one endpoint, to the cent a buyer computes by hand
 (1,000 tickets of 500 input and 300 output tokens: $0.465 on deepseek-chat,
 $4.25 on gpt-4o, $30.00 on claude-opus-4), on rows seeded into the real
-audit chain."""
+audit chain; per quality tier against everything on the frontier endpoint
+and everything on the cheapest one; and the same report of a synthetic
+workload decided offline (--synthetic)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from services.audit.cost import UnknownBaseline, cost_report, default_baselines
+from services.audit.cost import UnknownBaseline, cost_report, default_baselines, priced_report
+from services.audit.schemas import EndpointActualSpend, Period
 from services.audit.models import DecisionRecord, OutcomeRecord
 from services.audit.writer import append
 from services.cli import app
@@ -85,7 +88,10 @@ def report(engine, catalog, tenant, *, since=None, until=None, baselines=THREE):
 
 
 def cli(database_url: str, *args: str):
-    env = {"DOUANE_DATABASE_URL": database_url, "DOUANE_ENDPOINTS_FILE": str(ENDPOINTS_FILE)}
+    env = {
+        "DOUANE_DATABASE_URL": database_url, "DOUANE_ENDPOINTS_FILE": str(ENDPOINTS_FILE),
+        "DOUANE_POLICY_DIR": str(ROOT / "policies"), "DOUANE_COMPLEXITY_FILE": str(ROOT / "services" / "routing" / "complexity.yaml"),
+    }
     return CliRunner().invoke(app, ["report", "cost", *args], env=env)
 
 
@@ -248,3 +254,140 @@ def test_the_cost_report_works_on_sqlite_too(tmp_path, catalog):
     assert got.requests == 10 and got.spent_usd == Decimal("0.00465")
     assert [b.cost_usd for b in got.baselines] == [Decimal("0.00465"), Decimal("0.0425"), Decimal("0.30")]
     assert everyone.requests == 15 and everyone.spent_usd == Decimal("0.00465") + Decimal("0.02125")
+
+
+# -- per tier, and the two standard comparisons ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiered(engine, catalog) -> str:
+    """1,000 tickets of 500 input and 300 output tokens at three tiers: 300 on
+    self-hosted-eu (small, $0.288), 600 on deepseek-chat (standard, $0.279),
+    100 on claude-opus-4 (frontier, $3.00)."""
+    tenant = new_tenant()
+    seed(engine, catalog, tenant, "self-hosted-eu", 300)
+    seed(engine, catalog, tenant, "deepseek-chat", 600)
+    seed(engine, catalog, tenant, "claude-opus-4", 100)
+    return tenant
+
+
+def test_each_tier_costs_what_the_buyer_computes_by_hand(engine, catalog, tiered):
+    got = report(engine, catalog, tiered)
+    assert got.spent_usd == Decimal("3.567")
+    assert [
+        (t.tier, t.endpoints, t.requests, t.input_tokens, t.output_tokens, t.cost_usd, t.frontier_cost_usd,
+         t.cheapest_cost_usd)
+        for t in got.by_tier
+    ] == [
+        ("small", ["self-hosted-eu"], 300, 150_000, 90_000, Decimal("0.288"), Decimal("9.00"), Decimal("0.1395")),
+        ("standard", ["deepseek-chat"], 600, 300_000, 180_000, Decimal("0.279"), Decimal("18.00"), Decimal("0.279")),
+        ("frontier", ["claude-opus-4"], 100, 50_000, 30_000, Decimal("3.00"), Decimal("3.00"), Decimal("0.0465")),
+    ]
+    # Everything on the frontier endpoint: 1,000 x $0.03; on the cheapest: 1,000 x $0.000465.
+    frontier, cheapest = got.frontier_only, got.cheapest_only
+    assert (frontier.endpoint, frontier.cost_usd, frontier.saving_usd, frontier.saving_pct) == (
+        "claude-opus-4", Decimal("30.00"), Decimal("26.433"), Decimal("88.11")
+    )
+    assert (cheapest.endpoint, cheapest.cost_usd, cheapest.saving_usd, cheapest.saving_pct) == (
+        "deepseek-chat", Decimal("0.465"), Decimal("-3.102"), Decimal("-667.10")
+    )
+    # The tiers add up to the whole, exactly.
+    assert sum(t.cost_usd for t in got.by_tier) == got.spent_usd
+    assert sum(t.frontier_cost_usd for t in got.by_tier) == frontier.cost_usd
+    assert sum(t.cheapest_cost_usd for t in got.by_tier) == cheapest.cost_usd
+    document = got.model_dump(mode="json")
+    assert document["frontier_only"]["cost_usd"] == "30.00" and document["cheapest_only"]["saving_usd"] == "-3.102"
+    assert document["by_tier"][0]["frontier_cost_usd"] == "9.00"
+
+
+def test_the_standard_comparisons_are_made_whatever_baselines_were_asked_for(engine, catalog, tiered):
+    got = report(engine, catalog, tiered, baselines=["gpt-4o"])
+    assert [b.endpoint for b in got.baselines] == ["gpt-4o"]
+    assert (got.frontier_only.endpoint, got.cheapest_only.endpoint) == ("claude-opus-4", "deepseek-chat")
+
+
+def test_the_cli_prints_the_tiers_and_the_standard_comparisons(database_url, tiered):
+    text = cli(database_url, "--tenant", tiered)
+    assert text.exit_code == 0, text.output
+    tiers = next(line for line in text.output.splitlines() if line.startswith("by tier"))
+    assert "frontier-only (claude-opus-4)" in tiers and "cheapest-only (deepseek-chat)" in tiers
+    assert row(text.output, tiers, "small") == ["small", "300", "150,000", "90,000", "$0.288", "$9.00", "$0.1395"]
+    assert row(text.output, tiers, "frontier") == ["frontier", "100", "50,000", "30,000", "$3.00", "$3.00", "$0.0465"]
+    standard = "the same tokens, all on one endpoint (the standard comparisons):"
+    assert row(text.output, standard, "frontier-only") == [
+        "frontier-only", "claude-opus-4", "15.00", "75.00", "$30.00", "$26.433", "88.11%"
+    ]
+    assert row(text.output, standard, "cheapest-only")[-3:] == ["$0.465", "-$3.102", "-667.10%"]
+
+    document = json.loads(cli(database_url, "--tenant", tiered, "--json").output)
+    assert {t["tier"]: t["requests"] for t in document["by_tier"]} == {"small": 300, "standard": 600, "frontier": 100}
+    assert document["frontier_only"]["saving_pct"] == "88.11"
+
+
+def test_an_empty_period_has_every_tier_at_zero(engine, catalog):
+    got = report(engine, catalog, new_tenant())
+    assert [(t.tier, t.requests, t.cost_usd, t.frontier_cost_usd) for t in got.by_tier] == [
+        (tier, 0, Decimal("0.00"), Decimal("0.00")) for tier in ("small", "standard", "frontier")
+    ]
+    assert got.frontier_only.saving_pct is None and got.cheapest_only.cost_usd == Decimal("0.00")
+
+
+def _spend(endpoint: str, requests: int, cost: str) -> EndpointActualSpend:
+    return EndpointActualSpend(
+        endpoint=endpoint, requests=requests, requests_without_usage=0, input_tokens=500 * requests,
+        output_tokens=300 * requests, cost_usd=Decimal(cost),
+    )
+
+
+def test_the_frontier_endpoint_is_the_cheapest_frontier_one_and_may_be_missing(catalog):
+    period = Period(since=None, until=None, tenant=None)
+    traffic = [_spend("gpt-4o", 10, "0.0425"), _spend("retired-model", 2, "0.01")]
+    # Two frontier endpoints: the cheaper (gpt-4o here) is "everything on the frontier endpoint".
+    two = Catalog(endpoints=tuple(e.model_copy(update={"tier": "frontier"}) if e.id == "gpt-4o" else e
+                                  for e in catalog.endpoints))
+    got = priced_report(two, traffic, period=period, baselines=[])
+    assert (got.frontier_only.endpoint, got.frontier_only.cost_usd) == ("gpt-4o", Decimal("0.051"))
+    # An endpoint that left the catalog still counts, at tier "unknown", after the catalog's tiers.
+    assert [(t.tier, t.requests) for t in got.by_tier] == [("small", 0), ("standard", 0), ("frontier", 10), ("unknown", 2)]
+    assert got.spent_usd == Decimal("0.0525")
+    none = Catalog(endpoints=tuple(e.model_copy(update={"tier": "standard"}) for e in catalog.endpoints))
+    got = priced_report(none, traffic, period=period, baselines=[])
+    assert got.frontier_only is None and all(t.frontier_cost_usd is None for t in got.by_tier)
+    assert got.cheapest_only.endpoint == "deepseek-chat"
+
+
+# -- a synthetic workload ---------------------------------------------------------------
+
+
+def test_the_synthetic_workload_is_priced_as_the_log_is(database_url, real_detector, monkeypatch):
+    monkeypatch.setattr("services.pii.build_detector", lambda: real_detector)  # built once per session
+    result = cli(database_url, "--synthetic", "support-desk", "--requests", "60", "--seed", "3", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert (document["workload"], document["seed"], document["generated"]) == ("support-desk", 3, 60)
+    assert document["routed"] + document["denied"] + document["failed"] == 60
+    cost, mix = document["cost"], document["mix"]
+    assert cost["requests"] == document["routed"] and cost["period"]["tenant"] == "synthetic"
+    assert {t["tier"]: t["requests"] for t in cost["by_tier"]} == mix["tier"]
+    assert sum(mix["kind"].values()) == 60 and set(mix["kind"]) == {"short", "document", "complex"}
+    assert sum(Decimal(t["cost_usd"]) for t in cost["by_tier"]) == Decimal(cost["spent_usd"])
+    assert Decimal(cost["frontier_only"]["saving_usd"]) > 0
+    # The same seed, the same requests, the same figures.
+    again = cli(database_url, "--synthetic", "support-desk", "--requests", "60", "--seed", "3", "--json")
+    assert json.loads(again.output) == document
+
+    text = cli(database_url, "--synthetic", "support-desk", "--requests", "60", "--seed", "3")
+    assert text.exit_code == 0, text.output
+    assert text.output.startswith("synthetic workload 'support-desk', seed 3: 60 requests decided offline")
+    assert row(text.output, "the same tokens, all on one endpoint (the standard comparisons):", "frontier-only")[1] == (
+        "claude-opus-4"
+    )
+
+
+def test_synthetic_options_are_checked(database_url):
+    unknown = cli(database_url, "--synthetic", "call-centre")
+    assert unknown.exit_code == 2 and "call-centre.yaml: no such workload file" in unknown.output
+    period = cli(database_url, "--synthetic", "support-desk", "--since", "7d")
+    assert period.exit_code == 2 and "drop --since and --until" in period.output
+    baseline = cli(database_url, "--synthetic", "support-desk", "--baseline", "gpt-5")
+    assert baseline.exit_code == 2 and "unknown baseline endpoint 'gpt-5'" in baseline.output

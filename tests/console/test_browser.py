@@ -4,8 +4,9 @@ chromium (/usr/bin/chromium, installed by the test setup: `.ci/run`; never
 these tests, it does not skip them.
 
 They log in, filter the log (htmx, then again with JavaScript off), open a
-decision and check what is on the page, look at the traffic charts, run the
-chain check and the DPO's what-if; every step leaves a screenshot under
+decision and check what is on the page, look at the traffic charts and the
+spend against baselines, run the chain check and the DPO's what-if; every
+step leaves a screenshot under
 test-artifacts/console/.
 """
 
@@ -19,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from services.keys.models import Role
-from tests.console.conftest import Log
+from tests.console.conftest import Log, Tickets
 from tests.live import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -160,6 +161,29 @@ def test_traffic_charts_and_the_chain_check(gateway, log_a: Log, page: Page):
     expect(page.get_by_test_id("verify-status")).to_contain_text("The chains verify")
     assert page.evaluate("window.stillTheSamePage") is True
     shot(page, "08-verified")
+    assert not page.problems, page.problems
+
+
+def test_the_spend_page_against_three_baselines(gateway, tickets: Tickets, page: Page):
+    log_in(page, gateway.base_url, tickets.keys[Role.auditor], start="/console/spend")
+    expect(page).to_have_url(gateway.base_url + "/console/spend")
+    expect(page.locator("nav a[aria-current=page]")).to_have_text("Spend")
+    expect(page.get_by_test_id("spent")).to_have_text("$1.399")
+    # The defaults are ticked (the cheapest and the dearest); tick gpt-4o too and show.
+    picker = page.get_by_test_id("baseline-picker")
+    expect(picker.locator("input:checked")).to_have_count(2)
+    picker.locator("input[value=gpt-4o]").check()
+    page.click("button:has-text('Show')")
+    expect(page).to_have_url(re.compile(r"baseline=gpt-4o"))
+    baselines = page.get_by_test_id("baselines")
+    for endpoint, cost in (("deepseek-chat", "$0.465"), ("gpt-4o", "$4.25"), ("claude-opus-4", "$30.00")):
+        expect(baselines.locator(f"tr[data-baseline='{endpoint}'] td.cost")).to_have_text(cost)
+    expect(baselines.locator("tr[data-baseline='gpt-4o'] td.saving")).to_have_text("$2.851")
+    chart = page.get_by_test_id("spend-chart")
+    expect(chart.locator("h2")).to_contain_text("against deepseek-chat")
+    expect(chart.locator("svg rect")).to_have_count(4)
+    expect(chart.locator("svg rect").first).to_be_visible()
+    shot(page, "11-spend")
     assert not page.problems, page.problems
 
 

@@ -1,7 +1,7 @@
 """The console over real HTTP against the live gateway: logging in, who may
 see which page, tenant isolation, the decision log's filters and pages, what a
-decision's page says, traffic counts against rows we wrote, the chain check
-and the DPO's what-if."""
+decision's page says, traffic counts against rows we wrote, the spend
+against baselines on seeded answers, the chain check and the DPO's what-if."""
 
 from __future__ import annotations
 
@@ -16,15 +16,16 @@ import pytest
 from sqlalchemy import text
 
 from services.audit import repository
+from services.audit.cost import cost_report, daily_spend
 from services.audit.models import DecisionRecord
 from services.db import make_engine, make_sessionmaker
 from services.keys.models import Role
 from services.keys.service import KEY_PATTERN
 from tests.conftest import new_tenant
-from tests.console.conftest import browser, login
+from tests.console.conftest import Tickets, browser, login
 from tests.live import ROOT
 
-AUDITOR_PAGES = ["/console/decisions", "/console/traffic", "/console/verify"]
+AUDITOR_PAGES = ["/console/decisions", "/console/traffic", "/console/spend", "/console/verify"]
 DPO_PAGES = ["/console/policy"]
 CONSOLE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -452,6 +453,151 @@ def test_traffic_counts_are_the_rows_of_the_period(gateway, make_key, database_u
     assert longer["personal"] == 9
     assert client.get("/console/traffic", params={"since": "2020-01-01T00:00"}).status_code == 400  # > 92 days
     client.close()
+
+
+# -- spend ----------------------------------------------------------------------------------
+
+THREE = ["deepseek-chat", "gpt-4o", "claude-opus-4"]
+
+
+def baselines_of(page: str) -> dict[str, tuple[str, str, str]]:
+    """endpoint -> (would cost, saving, saving %) as the baselines table shows them."""
+    found = {}
+    for endpoint, cells in re.findall(r'<tr data-baseline="([^"]+)">(.*?)</tr>', page, re.S):
+        found[endpoint] = tuple(
+            re.search(rf'<td class="money {name}">([^<]*)</td>', cells).group(1) for name in ("cost", "saving", "percent")
+        )
+    return found
+
+
+def spent_by_endpoint(page: str) -> dict[str, tuple[str, str]]:
+    """endpoint -> (requests, spent) as the actual-spend table shows them."""
+    rows = re.findall(r'<tr data-endpoint="([^"]+)"><td>[^<]*</td><td class="num">([\d,]+)</td>.*?<td class="money">([^<]*)</td></tr>',
+                      page, re.S)
+    return {endpoint: (requests, spent) for endpoint, requests, spent in rows}
+
+
+def per_day(page: str) -> dict[str, tuple[str, str]]:
+    chart = page.split('data-testid="spend-chart"')[1]
+    return {day: (spent, other) for day, spent, other in re.findall(
+        r'<tr><td>(\d{4}-\d{2}-\d{2})</td><td class="money">([^<]*)</td><td class="money">([^<]*)</td></tr>', chart)}
+
+
+def test_the_spend_page_prices_the_same_tokens_on_each_baseline(gateway, tickets: Tickets):
+    client = login(gateway, tickets.keys[Role.auditor])
+    page = client.get("/console/spend", params={"baseline": THREE})
+    assert page.status_code == 200, page.text[:500]
+    html = page.text
+    assert 'data-testid="spent">$1.399<' in html
+    assert "1,000 answered requests, 500,000 input and 300,000 output tokens" in html
+    assert spent_by_endpoint(html) == {"deepseek-chat": ("600", "$0.279"), "mistral-large": ("400", "$1.12")}
+    assert baselines_of(html) == {
+        "deepseek-chat": ("$0.465", "-$0.934", "-200.86%"),  # the cheapest: the routing cost more
+        "gpt-4o": ("$4.25", "$2.851", "67.08%"),
+        "claude-opus-4": ("$30.00", "$28.601", "95.34%"),
+    }
+    # The chart is against the first baseline: per day, the day's tokens at its prices.
+    assert "Spent per day against deepseek-chat" in html
+    days = per_day(html)
+    assert days[tickets.earlier.isoformat()] == ("$0.279", "$0.279")  # 600 x $0.000465
+    assert days[tickets.later.isoformat()] == ("$1.12", "$0.186")  # 400 x $0.000465
+    assert len(days) == 30  # the last 30 days, today the last
+    assert [day for day, figures in days.items() if figures != ("$0.00", "$0.00")] == [
+        tickets.earlier.isoformat(), tickets.later.isoformat()
+    ]
+    assert html.count("<rect ") == 4  # two days, two bars each
+    # The picker keeps what was asked, in that order, before the rest of the catalog.
+    ticked = re.findall(r'name="baseline" value="([^"]+)" checked', html)
+    assert ticked == THREE
+    assert re.findall(r'name="baseline" value="([^"]+)"', html)[:3] == THREE
+    client.close()
+
+
+def test_the_spend_page_defaults_and_charts_the_first_baseline_asked(gateway, tickets: Tickets):
+    client = login(gateway, tickets.keys[Role.auditor])
+    default = client.get("/console/spend").text
+    assert baselines_of(default) == {
+        "deepseek-chat": ("$0.465", "-$0.934", "-200.86%"), "claude-opus-4": ("$30.00", "$28.601", "95.34%")
+    }
+    assert "Spent per day against deepseek-chat" in default and "($1.399 against $0.465)" in default
+    # What a browser sends: the form's checkboxes, the times as datetime-local, empty fields.
+    since = (datetime.now(timezone.utc) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
+    page = client.get(f"/console/spend?tenant=&since={since}&until=&baseline=claude-opus-4&baseline=gpt-4o").text
+    assert list(baselines_of(page)) == ["claude-opus-4", "gpt-4o"]
+    assert "Spent per day against claude-opus-4" in page
+    days = per_day(page)
+    assert len(days) == 8
+    assert days[tickets.earlier.isoformat()] == ("$0.279", "$18.00")  # 600 x 500/300 tokens at $15/$75
+    assert days[tickets.later.isoformat()] == ("$1.12", "$12.00")
+    # A period that misses the tickets: zeros, not an error.
+    empty = client.get("/console/spend", params={"since": "2026-01-01T00:00", "until": "2026-01-31T00:00"}).text
+    assert 'data-testid="spent">$0.00<' in empty and "No answered requests in this period." in empty
+    assert baselines_of(empty)["claude-opus-4"] == ("$0.00", "$0.00", "—")
+    client.close()
+
+
+def test_the_spend_page_shows_only_the_tenants_own_spend(gateway, tickets: Tickets, log_a, make_key):
+    other = login(gateway, log_a.keys[Role.auditor])
+    page = other.get("/console/spend", params={"baseline": THREE}).text
+    assert 'data-testid="spent">$0.00<' in page and spent_by_endpoint(page) == {}
+    assert baselines_of(page)["gpt-4o"] == ("$0.00", "$0.00", "—")
+    refused = other.get("/console/spend", params={"tenant": tickets.tenant})
+    assert refused.status_code == 403 and "only a platform auditor" in refused.text
+    other.close()
+    admin = login(gateway, tickets.keys[Role.admin])
+    assert 'data-testid="spent">$1.399<' in admin.get("/console/spend").text
+    admin.close()
+    platform = login(gateway, make_key(Role.platform_auditor))
+    narrowed = platform.get("/console/spend", params={"tenant": tickets.tenant, "baseline": "gpt-4o"}).text
+    assert 'data-testid="spent">$1.399<' in narrowed and baselines_of(narrowed) == {"gpt-4o": ("$4.25", "$2.851", "67.08%")}
+    assert f'name="tenant" value="{tickets.tenant}"' in narrowed
+    everyone = platform.get("/console/spend").text
+    assert "every tenant" in everyone
+    assert int(spent_by_endpoint(everyone)["deepseek-chat"][0].replace(",", "")) >= 600
+    platform.close()
+
+
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"baseline": "no-such-endpoint"}, "unknown baseline endpoint &#39;no-such-endpoint&#39;; the catalog has: deepseek-chat"),
+        ({"baseline": ["gpt-4o", "nope"]}, "unknown baseline endpoint &#39;nope&#39;"),
+        ({"baseline": "x" * 101}, "baseline"),
+        ({"baseline": ["gpt-4o"] * 21}, "baseline"),
+        ({"since": "last week"}, "since"),
+        ({"since": "2020-01-01T00:00"}, "at most 92 days"),
+        ({"since": "2026-11-02T00:00", "until": "2026-11-01T00:00"}, "earlier than"),
+    ],
+    ids=["unknown", "one of two unknown", "too long", "too many", "not a time", "too long a period", "backwards"],
+)
+def test_a_bad_spend_request_is_a_400_page_saying_why(gateway, tickets: Tickets, params, words):
+    client = login(gateway, tickets.keys[Role.auditor])
+    response = client.get("/console/spend", params=params)
+    assert response.status_code == 400, response.text[:500]
+    assert "text/html" in response.headers["content-type"] and 'data-testid="error"' in response.text
+    assert words in response.text, response.text
+    client.close()
+
+
+def test_the_days_add_up_to_the_report_in_one_query(gateway, tickets: Tickets, database_url):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    catalog = gateway.runtime.catalog
+    since = datetime.now(timezone.utc) - timedelta(days=30)
+    engine = make_engine(database_url)
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with Session(engine) as session:
+        days = daily_spend(session, catalog, tenant=tickets.tenant, since=since, until=None, baselines=THREE)
+        assert len(statements) == 1  # one grouped query
+        report = cost_report(session, catalog, tenant=tickets.tenant, since=since, until=None, baselines=THREE)
+    engine.dispose()
+    assert [d.day for d in days] == sorted({tickets.earlier, tickets.later})
+    assert sum(d.spent_usd for d in days) == report.spent_usd
+    assert sum(d.requests for d in days) == report.requests == 1000
+    for baseline in report.baselines:
+        assert sum(d.baselines[baseline.endpoint] for d in days) == baseline.cost_usd
 
 
 # -- the chain ----------------------------------------------------------------------------

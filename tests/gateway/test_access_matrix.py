@@ -76,6 +76,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/console/decisions"): CONSOLE_AUDITORS,
     ("GET", "/console/decisions/{decision_id}"): CONSOLE_AUDITORS,
     ("GET", "/console/traffic"): CONSOLE_AUDITORS,
+    ("GET", "/console/spend"): CONSOLE_AUDITORS,
     ("GET", "/console/verify"): CONSOLE_AUDITORS,
     ("POST", "/console/verify"): CONSOLE_AUDITORS,
     ("GET", "/console/policy"): CONSOLE_DPO,

@@ -156,3 +156,15 @@ def test_compliance_denials_are_the_same_with_and_without_tiers(engine, level, f
     untiered = engine.evaluate(policy_input(findings))
     assert compliance(tiered) == compliance(untiered)
     assert set(tiered.plan) <= set(untiered.plan)
+
+
+def test_no_cascade_without_an_endpoint_of_the_needed_tier_to_escalate_to(tmp_path):
+    # Refusing rather than serving below the tier: the special-category prompt
+    # leaves no frontier endpoint, so there is nothing to escalate to and the
+    # request is denied (not a malformed one-entry cascade).
+    engine = engine_with(
+        tmp_path, when_unavailable="deny", cascade={"tenants": ["acme"], "checks": ["json", "not_refusal", "not_empty"]}
+    )
+    decision = engine.evaluate(policy_input(SPECIAL, **complexity("complex"), cascade_check="json"))
+    assert decision.plan == []
+    assert "cascade" not in decision.document["quality"]

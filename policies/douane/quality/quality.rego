@@ -101,6 +101,10 @@ cascade_check := input.request.cascade_check if {
 
 cascade_first := ranked[0] if {
 	cascade_check
+	# Something to escalate to: an eligible endpoint of the required tier
+	# (with when_unavailable "deny" there may be none).
+	some top in open
+	candidate_rank(top) == required_rank
 	ranked := ranking.cheapest_first([c | some c in open; candidate_rank(c) == required_rank - 1])
 }
 
