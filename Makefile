@@ -64,6 +64,9 @@ bench-load: install
 eval: install
 	$(BIN)/python eval/pii_report.py
 	$(BIN)/python eval/complexity_report.py
+	@echo "== blind held-out complexity sets (reported, not enforced) =="
+	$(BIN)/python eval/complexity_report.py --no-fail --no-timing --set eval/complexity/heldout/prompts.jsonl
+	$(BIN)/python eval/complexity_report.py --no-fail --no-timing --set eval/complexity/heldout2/prompts.jsonl
 
 clean:
 	rm -rf $(VENV) .venv-litellm var *.egg-info
