@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import text
 
 from services.db import make_engine
+from services.keys.service import KEY_PATTERN
 
 DOUANE = [sys.executable, "-m", "services.cli"]
 
@@ -31,7 +32,8 @@ def test_keys_create_prints_the_key_last_and_stores_only_its_hash(database_url, 
             text("SELECT row_to_json(k)::text FROM api_keys k WHERE tenant = :t"), {"t": tenant}
         ).scalar_one()
     engine.dispose()
-    secret = key.rsplit("_", 1)[1]
+    # dk_<id>_<secret>: the secret is URL-safe base64 and may itself hold "_".
+    secret = KEY_PATTERN.match(key).group(2)
     assert secret not in stored and key not in stored
 
     # The printed key works on the route its role allows, and only there.
