@@ -146,9 +146,14 @@ def main() -> None:
             (auditor, "a decision's page (special category)", f"/console/decisions/{special_id}"),
             (auditor, "traffic, last 30 days (3 grouped queries)", "/console/traffic"),
             (auditor, "traffic, 92 days", f"/console/traffic?since={(newest - timedelta(days=91)).strftime('%Y-%m-%dT%H:%M')}"),
+            (auditor, "spend, last 30 days (cost report + daily chart)", "/console/spend"),
+            (auditor, "spend, 92 days, three baselines",
+             f"/console/spend?since={(newest - timedelta(days=91)).strftime('%Y-%m-%dT%H:%M')}"
+             "&baseline=deepseek-chat&baseline=gpt-4o&baseline=claude-opus-4"),
             (auditor, "chain page", "/console/verify"),
             (platform, "platform auditor: decision log, every tenant", "/console/decisions"),
             (platform, "  traffic, last 30 days, every tenant", "/console/traffic"),
+            (platform, "  spend, last 30 days, every tenant", "/console/spend"),
             (platform, "  a decision's page", f"/console/decisions/{newest_id}"),
             (dpo, f"DPO ({args.tenant}): policy page", "/console/policy"),
         ]
