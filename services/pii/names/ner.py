@@ -136,6 +136,7 @@ def name_windows(
     context: tuple[int, int],
     settled: bytearray | None = None,
     possible: Callable[[str], bool] | None = None,
+    full_names_only: bool = False,
 ) -> list[Window]:
     """The stretches of text[piece_start:piece_end] around possible names.
 
@@ -143,13 +144,19 @@ def name_windows(
     each capitalised word that is not an everyday word gets ``context`` =
     (before, after) words around it; overlapping stretches merge. A word
     whose first character is marked in ``settled`` (already a confident
-    name) is not a reason for a window.
+    name) is not a reason for a window. With ``full_names_only`` (a model
+    whose hits count only as full names, see is_full_name) a word is a
+    reason only next to another possible-name word, with nothing but name
+    particles between them.
     """
     before, after = context
     piece = text[piece_start:piece_end]
+    words = name_words(piece, non_names, possible)
+    if full_names_only:
+        words = _in_runs(piece, words)
     found = [
         (piece_start + s, piece_start + e, w)
-        for s, e, w in name_words(piece, non_names, possible)
+        for s, e, w in words
         if settled is None or not settled[piece_start + s]
     ]
     if not found:
@@ -169,6 +176,17 @@ def name_windows(
             spans.append([first, last])
             names.append([name])
     return [Window(s, text[s:e], tuple(n)) for (s, e), n in zip(spans, names, strict=True)]
+
+
+def _in_runs(piece: str, words: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The words that have a neighbour in ``words`` on the same line with only
+    spaces and name particles between them ("Xhafer Hoxha", "Willem van Oranje")."""
+
+    def adjacent(gap: str) -> bool:
+        return gap != "" and "\n" not in gap and all(part.casefold() in NAME_PARTICLES for part in gap.split())
+
+    links = [adjacent(piece[a[1] : b[0]]) for a, b in zip(words, words[1:])]
+    return [word for i, word in enumerate(words) if (i > 0 and links[i - 1]) or (i < len(links) and links[i])]
 
 
 def propagated(window: Window, person_words: frozenset[str], score: float) -> list[Hit]:

@@ -167,7 +167,9 @@ class NameScanner:
         budget = self._max_ner_chars
         unscanned: list[Hit] = []
         for offset, piece in ner.segments(text, self._max_segment_chars):
-            found = ner.name_windows(text, offset, offset + len(piece), non_names, NER_CONTEXT, settled, possible)
+            found = ner.name_windows(
+                text, offset, offset + len(piece), non_names, NER_CONTEXT, settled, possible, model.foreign
+            )
             if not found:
                 continue
             if budget <= 0:
