@@ -300,3 +300,28 @@ def test_loading_twice_gives_independent_scanners() -> None:
     first, second = IdentifierScanner.load(), IdentifierScanner.load()
     assert first is not second
     assert first.scan("PESEL 44051401359", "pl") == second.scan("PESEL 44051401359", "pl")
+
+
+def test_digit_led_rules_find_what_a_full_scan_finds() -> None:
+    """Rules marked starts_with_digit are tried only where a digit run starts;
+    on every labelled prompt that must give exactly the matches finditer
+    over the whole text gives (a mis-marked rule would lose some)."""
+    import json
+    from pathlib import Path
+
+    from services.pii.identifiers.scanner import _DIGIT_START, _matches_at
+
+    root = Path(__file__).resolve().parents[2] / "eval" / "pii"
+    texts = [json.loads(line)["text"] for path in sorted(root.glob("**/prompts.jsonl")) for line in path.open()]
+    texts += [
+        "IBAN DE89 3704 0044 0532 0130 00, Tel. +49 151 23456789, 10.0.0.1, 123-45-6789, x1234567 9ABC",
+        "Rückruf unter (030) 1234567; Karte 4111-1111-1111-1111; DNI 12.345.678-Z; AT 1234 010180",
+    ]
+    groups = [g for g in IdentifierScanner.load()._groups if g.digit_led]
+    assert len(groups) >= 20
+    for text in texts:
+        starts = [m.start() for m in _DIGIT_START.finditer(text)]
+        for group in groups:
+            assert [m.span() for m in _matches_at(group.regex, text, starts)] == [
+                m.span() for m in group.regex.finditer(text)
+            ], (group.regex.pattern[:60], text[:80])

@@ -47,6 +47,7 @@ class Rule:
     context: re.Pattern[str] | None
     trims: bool  # whether a failing candidate is re-tried without its tail
     claims_shape: bool = False  # a failing candidate still keeps other kinds out of its span
+    starts_with_digit: bool = False  # every match begins with an ASCII digit
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class _PatternGroup:
     rules: tuple[Rule, ...]
     whole_text: bool  # False: only windows around digits can match
     requires: str  # if set, the text must contain one of these characters
+    digit_led: bool = False  # tried only where a digit run starts (see _matches_at)
 
 
 class IdentifierScanner:
@@ -83,12 +85,14 @@ class IdentifierScanner:
                 context=_context_regex(spec.get("context") or {}),
                 trims=spec.get("kind") != "date_of_birth",
                 claims_shape=bool(spec.get("claims_shape", False)),
+                starts_with_digit=bool(spec.get("starts_with_digit", False)),
             )
             grouped.setdefault((pattern, flags), []).append(rule)
             scope[(pattern, flags)] = (bool(spec.get("whole_text")), str(spec.get("requires", "")))
         groups = [
             _PatternGroup(
-                re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", flags), tuple(rules), *scope[key]
+                re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", flags), tuple(rules), *scope[key],
+                digit_led=all(rule.starts_with_digit for rule in rules),
             )
             for key, rules in grouped.items()
             for pattern, flags in [key]
@@ -110,29 +114,39 @@ class IdentifierScanner:
         claimed: list[tuple[int, int, str]] = []
         windows = [(start, text[start:end]) for start, end in _digit_windows(text)]
         whole = [(0, text)]
+        digit_starts: list[int] | None = None
         for group in self._groups:
             if group.requires and not any(c in text for c in group.requires):
                 continue
             has_value = "value" in group.regex.groupindex
-            for offset, piece in whole if group.whole_text else windows:
-                for match in group.regex.finditer(piece):
-                    start, end = match.span("value") if has_value else match.span()
-                    start, end = start + offset, end + offset
-                    for rule in group.rules:
-                        covered = best_at.get(start)
-                        if covered and end <= covered[0] and rule.context_score <= covered[1]:
-                            continue
-                        if _inside_stronger(hits, rule, start, end) or any(
-                            s <= start and end <= e and entity != rule.entity for s, e, entity in claimed
-                        ):
-                            continue
-                        found = self._confirm(rule, text, start, end, language)
-                        if found is None and rule.claims_shape:
-                            claimed.append((start, end, rule.entity))
-                        if found is not None:
-                            hits.append(found)
-                            if not covered or found.end > covered[0]:
-                                best_at[start] = (found.end, found.score)
+            if group.digit_led:
+                if digit_starts is None:
+                    digit_starts = [m.start() for m in _DIGIT_START.finditer(text)]
+                matches = ((match, 0) for match in _matches_at(group.regex, text, digit_starts))
+            else:
+                matches = (
+                    (match, offset)
+                    for offset, piece in (whole if group.whole_text else windows)
+                    for match in group.regex.finditer(piece)
+                )
+            for match, offset in matches:
+                start, end = match.span("value") if has_value else match.span()
+                start, end = start + offset, end + offset
+                for rule in group.rules:
+                    covered = best_at.get(start)
+                    if covered and end <= covered[0] and rule.context_score <= covered[1]:
+                        continue
+                    if _inside_stronger(hits, rule, start, end) or any(
+                        s <= start and end <= e and entity != rule.entity for s, e, entity in claimed
+                    ):
+                        continue
+                    found = self._confirm(rule, text, start, end, language)
+                    if found is None and rule.claims_shape:
+                        claimed.append((start, end, rule.entity))
+                    if found is not None:
+                        hits.append(found)
+                        if not covered or found.end > covered[0]:
+                            best_at[start] = (found.end, found.score)
         return _strongest(hits)
 
     def _confirm(self, rule: Rule, text: str, start: int, end: int, language: str) -> Hit | None:
@@ -158,6 +172,27 @@ class IdentifierScanner:
         before = text[max(0, start - self._window) : start]
         after = text[end : end + self._window]
         return rule.context.search(before) is not None or rule.context.search(after) is not None
+
+
+# Where a match of a digit-led rule can begin: a digit with no letter, digit
+# or underscore before it (the rules' own (?<!\w), in its ASCII reading, which
+# lets more positions through than the Unicode one; the regex decides).
+_DIGIT_START = re.compile(r"(?<![A-Za-z0-9_])[0-9]")
+
+
+def _matches_at(regex: re.Pattern[str], text: str, starts: list[int]):
+    """What ``regex.finditer(text)`` finds for a rule whose matches all begin
+    at a digit-run start: tried at those positions only, instead of at every
+    character of the windows (37 patterns x ~1,300 characters for a 2 KB
+    prompt); a match covering later starts skips them, as finditer would."""
+    end = -1
+    for start in starts:
+        if start < end:
+            continue
+        match = regex.match(text, start)
+        if match is not None:
+            yield match
+            end = match.end()
 
 
 def _inside_stronger(hits: list[Hit], rule: Rule, start: int, end: int) -> bool:
