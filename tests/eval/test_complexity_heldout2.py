@@ -19,20 +19,29 @@ from pathlib import Path
 
 import pytest
 
+from tests.eval.complexity_sets import (
+    LANGUAGES,
+    TIERS,
+    assert_counts,
+    assert_ids_numbered_consecutively,
+    assert_ids_unique,
+    assert_well_formed,
+    chars,
+    is_multi_turn,
+    load,
+    normalise,
+    task,
+)
+
 BASE = Path(__file__).resolve().parents[2] / "eval" / "complexity"
 ROOT = BASE / "heldout2"
 PROMPTS = ROOT / "prompts.jsonl"
 README = ROOT / "README.md"
 EARLIER = (BASE / "prompts.jsonl", BASE / "heldout" / "prompts.jsonl")
 
-LANGUAGES = ("en", "de", "fr", "it", "es", "nl", "pl")
-TIERS = ("simple", "standard", "complex")
 PER_LANGUAGE = {"simple": 3, "standard": 3, "complex": 6}
 TOTAL = len(LANGUAGES) * sum(PER_LANGUAGE.values())  # 84
-KEYS = {"id", "language", "tier", "messages", "max_tokens", "tools", "response_format", "note"}
-ROLES = {"system", "user", "assistant"}
 ID = re.compile(r"^(en|de|fr|it|es|nl|pl)-k\d{3}$")
-TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 SHORT = 300           # characters: a short request
 LONG = 2000           # characters: a long document
@@ -55,28 +64,7 @@ MIN_MULTI_TURN_COMPLEX_PER_LANG = 1
 MIN_TOOL_OR_JSON_COMPLEX_PER_LANG = 1
 
 
-def load(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 ROWS = load(PROMPTS)
-
-
-def chars(row: dict) -> int:
-    return sum(len(m["content"]) for m in row["messages"])
-
-
-def is_multi_turn(row: dict) -> bool:
-    return sum(m["role"] == "user" for m in row["messages"]) > 1
-
-
-def task(row: dict) -> str:
-    return row["messages"][-1]["content"]
-
-
-def normalise(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 def of(tier: str, lang: str | None = None) -> list[dict]:
@@ -92,49 +80,19 @@ def test_every_line_is_one_json_object():
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.get("id", "?") for r in ROWS])
 def test_schema(row):
-    assert set(row) == KEYS
-    assert ID.match(row["id"]), row["id"]
-    assert row["language"] in LANGUAGES
-    assert row["id"].startswith(row["language"] + "-")
-    assert row["tier"] in TIERS
-    assert row["max_tokens"] is None or (isinstance(row["max_tokens"], int) and not isinstance(row["max_tokens"], bool) and row["max_tokens"] > 0)
-    assert isinstance(row["tools"], list) and all(isinstance(t, str) and TOOL_NAME.match(t) for t in row["tools"])
-    assert len(set(row["tools"])) == len(row["tools"])
-    assert row["response_format"] in (None, "json")
-    assert isinstance(row["note"], str)
-
-    msgs = row["messages"]
-    assert isinstance(msgs, list) and msgs
-    for m in msgs:
-        assert set(m) == {"role", "content"}
-        assert m["role"] in ROLES
-        assert isinstance(m["content"], str) and m["content"].strip()
-    # At most one system prompt, and only first; the task is the last user message.
-    assert all(m["role"] != "system" for m in msgs[1:])
-    assert msgs[-1]["role"] == "user"
-    # Turns alternate after the optional system prompt, starting with the user.
-    turns = [m["role"] for m in msgs if m["role"] != "system"]
-    assert turns[0] == "user"
-    assert all(a != b for a, b in zip(turns, turns[1:]))
+    assert_well_formed(row, ID)
 
 
 def test_ids_unique():
-    ids = [r["id"] for r in ROWS]
-    assert len(ids) == len(set(ids))
+    assert_ids_unique(ROWS)
 
 
 def test_ids_numbered_consecutively_per_language():
-    for lang in LANGUAGES:
-        nums = sorted(int(r["id"][4:]) for r in ROWS if r["language"] == lang)
-        assert nums == list(range(1, len(nums) + 1)), lang
+    assert_ids_numbered_consecutively(ROWS)
 
 
 def test_counts_per_language_and_tier():
-    counts = Counter((r["language"], r["tier"]) for r in ROWS)
-    assert {r["language"] for r in ROWS} == set(LANGUAGES)
-    for lang in LANGUAGES:
-        for tier in TIERS:
-            assert counts[(lang, tier)] == PER_LANGUAGE[tier], (lang, tier)
+    assert_counts(ROWS, PER_LANGUAGE)
 
 
 def test_complex_is_half_the_set():

@@ -12,17 +12,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.eval.complexity_sets import (
+    LANGUAGES,
+    TIERS,
+    assert_counts,
+    assert_ids_numbered_consecutively,
+    assert_ids_unique,
+    assert_well_formed,
+    chars,
+    is_multi_turn,
+    load,
+)
+
 ROOT = Path(__file__).resolve().parents[2] / "eval" / "complexity"
 PROMPTS = ROOT / "prompts.jsonl"
 README = ROOT / "README.md"
 
-LANGUAGES = ("en", "de", "fr", "it", "es", "nl", "pl")
-TIERS = ("simple", "standard", "complex")
 PER_LANGUAGE = {"simple": 12, "standard": 10, "complex": 8}
-KEYS = {"id", "language", "tier", "messages", "max_tokens", "tools", "response_format", "note"}
-ROLES = {"system", "user", "assistant"}
 ID = re.compile(r"^(en|de|fr|it|es|nl|pl)-c\d{3}$")
-TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 # Minimum counts over the whole set.
 MIN_MULTI_TURN = 30        # ~15% of 210
@@ -34,20 +41,7 @@ MIN_LONG_SIMPLE = 5        # simple, over 2,000 characters in total
 MIN_LONG_DOC_PER_TIER = 5  # over 3,000 characters, in each tier
 
 
-def load() -> list[dict]:
-    with PROMPTS.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-ROWS = load()
-
-
-def chars(row: dict) -> int:
-    return sum(len(m["content"]) for m in row["messages"])
-
-
-def is_multi_turn(row: dict) -> bool:
-    return sum(m["role"] == "user" for m in row["messages"]) > 1
+ROWS = load(PROMPTS)
 
 
 def test_every_line_is_one_json_object():
@@ -59,49 +53,19 @@ def test_every_line_is_one_json_object():
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.get("id", "?") for r in ROWS])
 def test_schema(row):
-    assert set(row) == KEYS
-    assert ID.match(row["id"]), row["id"]
-    assert row["language"] in LANGUAGES
-    assert row["id"].startswith(row["language"] + "-")
-    assert row["tier"] in TIERS
-    assert row["max_tokens"] is None or (isinstance(row["max_tokens"], int) and not isinstance(row["max_tokens"], bool) and row["max_tokens"] > 0)
-    assert isinstance(row["tools"], list) and all(isinstance(t, str) and TOOL_NAME.match(t) for t in row["tools"])
-    assert len(set(row["tools"])) == len(row["tools"])
-    assert row["response_format"] in (None, "json")
-    assert isinstance(row["note"], str)
-
-    msgs = row["messages"]
-    assert isinstance(msgs, list) and msgs
-    for m in msgs:
-        assert set(m) == {"role", "content"}
-        assert m["role"] in ROLES
-        assert isinstance(m["content"], str) and m["content"].strip()
-    # At most one system prompt, and only first; the task is the last user message.
-    assert all(m["role"] != "system" for m in msgs[1:])
-    assert msgs[-1]["role"] == "user"
-    # Turns alternate after the optional system prompt, starting with the user.
-    turns = [m["role"] for m in msgs if m["role"] != "system"]
-    assert turns[0] == "user"
-    assert all(a != b for a, b in zip(turns, turns[1:]))
+    assert_well_formed(row, ID)
 
 
 def test_ids_unique():
-    ids = [r["id"] for r in ROWS]
-    assert len(ids) == len(set(ids))
+    assert_ids_unique(ROWS)
 
 
 def test_ids_numbered_consecutively_per_language():
-    for lang in LANGUAGES:
-        nums = sorted(int(r["id"][4:]) for r in ROWS if r["language"] == lang)
-        assert nums == list(range(1, len(nums) + 1)), lang
+    assert_ids_numbered_consecutively(ROWS)
 
 
 def test_counts_per_language_and_tier():
-    counts = Counter((r["language"], r["tier"]) for r in ROWS)
-    assert {r["language"] for r in ROWS} == set(LANGUAGES)
-    for lang in LANGUAGES:
-        for tier in TIERS:
-            assert counts[(lang, tier)] == PER_LANGUAGE[tier], (lang, tier)
+    assert_counts(ROWS, PER_LANGUAGE)
 
 
 def test_readme_table_matches_the_file():
