@@ -131,9 +131,12 @@ def decide(runtime: Runtime, principal: Principal, request: ChatCompletionReques
     timing.detected()
 
     record.entities = {name: finding.count for name, finding in sorted(findings.entities.items())}
-    policy_input = build_policy_input(runtime, principal, request, findings, usage)
-    record.policy_input = policy_input
     try:
+        # Inside the try: the complexity estimate and the candidates are part
+        # of deciding, and a failure there is an error row too, never a 500
+        # without one.
+        policy_input = build_policy_input(runtime, principal, request, findings, usage)
+        record.policy_input = policy_input
         decision = engine.evaluate(policy_input)
     except PolicyError as exc:
         log.error("decision %s: policy evaluation failed: %s", record.id, exc)

@@ -268,3 +268,23 @@ def test_an_engine_bug_fails_closed_and_is_recorded(database_url, real_detector,
     status, allowed, endpoint, recorded = _error_row(database_url, error["details"]["decision_id"])
     assert (status, allowed, endpoint) == ("error", False, None)
     assert recorded["type"] == "policy_failed" and "KeyError" in recorded["message"]
+
+
+class BrokenClassifier:
+    def classify(self, request, output_tokens):
+        raise ValueError("the complexity rules met something they cannot read")
+
+
+def test_a_failing_complexity_estimate_fails_closed_and_is_recorded(database_url, real_detector, policy_engine, make_key):
+    runtime = build_runtime(make_settings(database_url), detector=real_detector, policy=policy_engine)
+    runtime.complexity = BrokenClassifier()
+    live, stop = serve_in_thread(runtime)
+    try:
+        with live.client(make_key("app")) as client:
+            response = client.post("/v1/route", json=CLEAN)
+    finally:
+        stop()
+    error = assert_error_shape(response, 503, "service_unavailable")
+    status, allowed, endpoint, recorded = _error_row(database_url, error["details"]["decision_id"])
+    assert (status, allowed, endpoint) == ("error", False, None)
+    assert recorded["type"] == "policy_failed" and "ValueError" in recorded["message"]
