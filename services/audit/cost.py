@@ -46,9 +46,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Numeric, and_, cast, func, literal_column, select
+from sqlalchemy import Numeric, and_, cast, func, select
 from sqlalchemy.orm import Session
 
+from services.audit.days import as_date, utc_day
 from services.audit.models import OutcomeRecord
 from services.audit.schemas import (
     BaselineCost,
@@ -294,12 +295,7 @@ def daily_spend(
     ``UnknownBaseline`` before querying anything."""
     chosen = baseline_endpoints(catalog, baselines)
     o = OutcomeRecord
-    if session.get_bind().dialect.name == "postgresql":
-        # Constants as literals, not bound parameters: the SELECT and GROUP BY
-        # expressions must be one and the same for the planner.
-        day = func.date_trunc(literal_column("'day'"), func.timezone(literal_column("'UTC'"), o.created_at))
-    else:
-        day = func.date(o.created_at)
+    day = utc_day(session, o.created_at)
     query = (
         select(
             day.label("day"),
@@ -323,7 +319,7 @@ def daily_spend(
         spent = money(Decimal(row.cost_usd or 0))
         days.append(
             DaySpend(
-                day=_as_date(row.day),
+                day=as_date(row.day),
                 requests=row.requests,
                 input_tokens=row.input_tokens,
                 output_tokens=row.output_tokens,
@@ -336,12 +332,6 @@ def daily_spend(
     return days
 
 
-def _as_date(value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])  # SQLite answers text
 
 
 def usd(value: Decimal) -> str:

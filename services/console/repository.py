@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.audit.days import as_date, utc_day
 from services.audit.models import DecisionRecord
 
 Dimension = Literal["sensitivity", "region", "jurisdiction"]
@@ -39,23 +40,10 @@ def daily_counts(
     """Decisions made in [since, until) per UTC day and per value of ``dimension``."""
     d = DecisionRecord
     column = COLUMNS[dimension]
-    if session.get_bind().dialect.name == "postgresql":
-        # Constants as literals, not bound parameters: the SELECT and GROUP BY
-        # expressions must be one and the same for the planner.
-        day = func.date_trunc(literal_column("'day'"), func.timezone(literal_column("'UTC'"), d.created_at))
-    else:
-        day = func.date(d.created_at)
+    day = utc_day(session, d.created_at)
     query = select(day.label("day"), column, func.count()).where(d.created_at >= since, d.created_at < until)
     if tenant is not None:
         query = query.where(d.tenant == tenant)
     # Unordered: the chart orders days and values itself.
     rows = session.execute(query.group_by(day, column)).all()
-    return [DayCount(_as_date(day_value), value, count) for day_value, value, count in rows]
-
-
-def _as_date(value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])  # SQLite answers text
+    return [DayCount(as_date(day_value), value, count) for day_value, value, count in rows]
