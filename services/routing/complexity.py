@@ -210,7 +210,7 @@ class ComplexityClassifier:
             "input_chars": sum(len(t) for t in texts),
             "output_tokens": output_tokens,
             "turns": len(request.messages),
-            "figures": len(_FIGURE.findall(_task_head(request.messages))) if "figures" in self._sizes else 0,
+            "figures": len(_FIGURE.findall(_instruction(request.messages, with_end=False))) if "figures" in self._sizes else 0,
         }
         for what, steps in self._sizes.items():
             for step in steps:
@@ -233,25 +233,18 @@ class ComplexityClassifier:
         return Complexity(level=level, score=score, signals=tuple(signals))
 
 
-def _instruction(messages: list[ChatMessage]) -> str:
-    """The system prompt(s) and both ends of the last user message."""
+def _instruction(messages: list[ChatMessage], *, with_end: bool = True) -> str:
+    """The system prompt(s) and the last user message, only its opening (and,
+    ``with_end``, its end) when it is long: where people put the instruction.
+    Without the end it is where a task's own figures are (the figures of a
+    pasted report are the report's, not the task's)."""
     parts = [" ".join(m.texts()) for m in messages if m.role in ("system", "developer")]
     last_user = next((m for m in reversed(messages) if m.role == "user"), None)
     if last_user is not None:
         text = " ".join(last_user.texts())
-        parts.append(text if len(text) <= 2 * INSTRUCTION_CHARS else text[:INSTRUCTION_CHARS] + " " + text[-INSTRUCTION_CHARS:])
-    return "\n".join(parts)
-
-
-def _task_head(messages: list[ChatMessage]) -> str:
-    """Where a task's own figures are: the system prompt(s) and the last user
-    message, only its opening when it is long (the figures of a pasted report
-    are the report's, not the task's)."""
-    parts = [" ".join(m.texts()) for m in messages if m.role in ("system", "developer")]
-    last_user = next((m for m in reversed(messages) if m.role == "user"), None)
-    if last_user is not None:
-        text = " ".join(last_user.texts())
-        parts.append(text if len(text) <= 2 * INSTRUCTION_CHARS else text[:INSTRUCTION_CHARS])
+        if len(text) > 2 * INSTRUCTION_CHARS:
+            text = text[:INSTRUCTION_CHARS] + (" " + text[-INSTRUCTION_CHARS:] if with_end else "")
+        parts.append(text)
     return "\n".join(parts)
 
 
